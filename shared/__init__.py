@@ -1,0 +1,1 @@
+"""The gateway's domain package, used by both the API and the workers."""
