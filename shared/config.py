@@ -98,9 +98,12 @@ class Config:
     sandbox_latency_ms: int = 0
     provider_timeout_s: int = 15
     provider_max_attempts: int = 4
+    provider_retry_base_ms: int = 200
+    stuck_pending_after_s: int = 60
     outbox_relay_after_s: int = 5
     reconcile_after_s: int = 900
     log_level: str = "INFO"
+    auth_cache_ttl_s: int = 5
     providers: ProviderCredentials = field(default_factory=ProviderCredentials)
 
     @property
@@ -142,9 +145,12 @@ class Config:
             sandbox_latency_ms=_int(env, "SANDBOX_LATENCY_MS", 0),
             provider_timeout_s=_int(env, "PROVIDER_TIMEOUT_S", 15),
             provider_max_attempts=_int(env, "PROVIDER_MAX_ATTEMPTS", 4),
+            provider_retry_base_ms=_int(env, "PROVIDER_RETRY_BASE_MS", 200),
+            stuck_pending_after_s=_int(env, "STUCK_PENDING_AFTER_S", 60),
             outbox_relay_after_s=_int(env, "OUTBOX_RELAY_AFTER_S", 5),
             reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 900),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            auth_cache_ttl_s=_int(env, "AUTH_CACHE_TTL_S", 5),
             providers=ProviderCredentials.from_env(env),
         )
         config.check()

@@ -1,0 +1,70 @@
+"""The app factory (STYLE 3): builds the Flask app, registers every blueprint and handler."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from api.auth import KeyCache, current_principal
+from api.errors import register_error_handlers
+from api.request_context import register_request_hooks
+from shared.broker import make_celery, make_publisher
+from shared.config import Config
+from shared.db import Database
+from shared.errors import PermissionDenied
+from shared.logging_setup import configure_logging
+from shared.outbox import OutboxRelay
+
+OPERATOR_PREFIXES = ("/api/v1/queue/",)
+PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
+
+
+def create_app(config: Config | None = None, db: Database | None = None,
+               publish=None) -> Flask:
+    config = config or Config.from_env()
+    configure_logging(config.log_level)
+    app = Flask("gateway")
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        API_TITLE="Payment Gateway API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/docs",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"}}},
+            "security": [{"bearer": []}, {"basic": []}],
+        },
+    )
+    db = db or Database(config.database_url)
+    if publish is None:
+        publish = make_publisher(make_celery(config))
+    db.outbox_relay = OutboxRelay(db, publish)
+    app.extensions["gateway.config"] = config
+    app.extensions["gateway.db"] = db
+    app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))
+
+    register_request_hooks(app)
+
+    @app.before_request
+    def _authenticate():
+        path = request.path
+        if not path.startswith("/api/v1/") or path.startswith(PUBLIC_PREFIXES):
+            return
+        principal = current_principal()
+        if path.startswith(OPERATOR_PREFIXES):
+            if not principal.is_operator:
+                raise PermissionDenied("This endpoint needs an operator credential.")
+        elif principal.merchant_id is None:
+            raise PermissionDenied("This endpoint needs a merchant API key.")
+
+    api = Api(app)
+    # After Api(): flask-smorest installs its own HTTP error handler, ours must win.
+    register_error_handlers(app)
+    from api.blueprints import register_blueprints
+    register_blueprints(app, api)
+    return app

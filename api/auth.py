@@ -1,0 +1,102 @@
+"""API-key authentication: ``Authorization: Bearer <secret>`` or Basic ``key_id:secret``.
+
+Verified keys are cached in-process for ``AUTH_CACHE_TTL_S`` seconds (default 5) to keep a
+database round trip off every request; a revoked key is refused everywhere within that time.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from functools import wraps
+
+from flask import current_app, g, request
+
+from shared.errors import AuthenticationFailed, PermissionDenied
+from shared.merchants.credentials import Principal, authenticate_secret, hash_secret
+
+
+def _parse_authorization(header: str) -> tuple[str | None, str]:
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return None, value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationFailed("Malformed Basic credentials.") from None
+        key_id, sep, secret = decoded.partition(":")
+        if not sep or not key_id or not secret:
+            raise AuthenticationFailed("Basic credentials must be key_id:key_secret.")
+        return key_id, secret
+    raise AuthenticationFailed("Use 'Authorization: Bearer <API key>' or Basic key_id:secret.")
+
+
+class KeyCache:
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, cache_key: str) -> Principal | None:
+        entry = self._entries.get(cache_key)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        return None
+
+    def put(self, cache_key: str, principal: Principal) -> None:
+        if self.ttl_s > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[cache_key] = (time.monotonic() + self.ttl_s, principal)
+
+
+def authenticate_request() -> Principal:
+    header = request.headers.get("Authorization")
+    if not header:
+        raise AuthenticationFailed("No API key provided.", code="missing_api_key")
+    key_id, secret = _parse_authorization(header)
+    cache: KeyCache = current_app.extensions["gateway.key_cache"]
+    cache_key = f"{key_id or ''}:{hash_secret(secret)}"
+    principal = cache.get(cache_key)
+    if principal is None:
+        db = current_app.extensions["gateway.db"]
+        with db.engine.connect() as conn:
+            from sqlalchemy.orm import Session
+            with Session(bind=conn) as session:
+                principal = authenticate_secret(session, secret, key_id)
+        if principal is None:
+            raise AuthenticationFailed("Invalid or revoked API key.")
+        cache.put(cache_key, principal)
+    return principal
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        principal = authenticate_request()
+        g.principal = principal
+    return principal
+
+
+def merchant_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        principal = current_principal()
+        if principal.merchant_id is None:
+            raise PermissionDenied("This endpoint needs a merchant API key.")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def operator_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_principal().is_operator:
+            raise PermissionDenied("This endpoint needs an operator credential.")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def merchant_id() -> str:
+    return current_principal().merchant_id  # type: ignore[return-value]

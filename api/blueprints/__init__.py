@@ -1,0 +1,21 @@
+"""Every blueprint, registered in one place."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def register_blueprints(app: Flask, api: Api) -> None:
+    from api.blueprints import health, orders, payments, refunds
+
+    app.register_blueprint(health.blp)
+    for module in (orders, payments, refunds):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    for name in ("webhook_endpoints", "events", "operations", "provider_webhooks"):
+        try:
+            module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"api.blueprints.{name}":
+                raise
+            continue
+        api.register_blueprint(module.blp, url_prefix="/api/v1")

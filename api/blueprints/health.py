@@ -1,0 +1,58 @@
+"""Liveness and readiness, outside the versioned API and without credentials."""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, current_app
+from sqlalchemy import text
+
+from api.errors import error_body
+from api.responses import json_response
+from shared.providers.registry import provider_availability
+
+blp = Blueprint("health", __name__)
+
+
+@blp.get("/health")
+def health():
+    return json_response({"status": "ok"})
+
+
+def _check_database() -> str | None:
+    try:
+        with current_app.extensions["gateway.db"].engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return type(exc).__name__
+    return None
+
+
+def _check_broker() -> str | None:
+    config = current_app.extensions["gateway.config"]
+    if config.embedded_broker:
+        folder = os.path.join(config.var_dir, "broker", "queue")
+        return None if os.access(folder, os.W_OK) else "broker folder not writable"
+    import redis
+    try:
+        redis.Redis.from_url(config.broker_url, socket_connect_timeout=1,
+                             socket_timeout=1).ping()
+    except Exception as exc:
+        return type(exc).__name__
+    return None
+
+
+@blp.get("/ready")
+def ready():
+    config = current_app.extensions["gateway.config"]
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    down = [name for name, problem in checks.items() if problem]
+    providers = {name: ("available" if not missing else f"unavailable: missing {', '.join(missing)}")
+                 for name, missing in provider_availability(config).items()}
+    body = {"status": "ready" if not down else "unavailable",
+            "checks": {name: problem or "ok" for name, problem in checks.items()},
+            "providers": providers}
+    if down:
+        body.update(error_body("api_error", "dependency_unavailable",
+                               f"Unavailable: {', '.join(down)}.", None))
+        return json_response(body, 503)
+    return json_response(body)

@@ -1,0 +1,94 @@
+"""One handler renders every error in the contract's shape; never HTML, never a trace."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import GatewayError, InvalidRequest
+
+log = logging.getLogger("api.errors")
+
+_HTTP_CODES = {
+    400: ("invalid_request_error", "invalid_request"),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
+    404: ("invalid_request_error", "resource_missing"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    409: ("invalid_request_error", "conflict"),
+    413: ("invalid_request_error", "payload_too_large"),
+    415: ("invalid_request_error", "unsupported_media_type"),
+    422: ("invalid_request_error", "unprocessable"),
+    429: ("rate_limit_error", "rate_limited"),
+}
+
+
+def error_body(error_type: str, code: str, message: str, param: str | None) -> dict:
+    return {"error": {"type": error_type, "code": code, "message": message, "param": param,
+                      "request_id": g.get("request_id")}}
+
+
+def render(error: GatewayError):
+    body = error_body(error.type, error.code, error.message, error.param)
+    return jsonify(body), error.status
+
+
+def first_validation_error(messages, prefix: str = "") -> tuple[str | None, str]:
+    """The dotted path and message of the first problem in marshmallow's error dict."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key == "_schema":
+                return (prefix or None), first_validation_error(value, prefix)[1]
+            path = f"{prefix}.{key}" if prefix else str(key)
+            return first_validation_error(value, path)
+    if isinstance(messages, list) and messages:
+        return (prefix or None), str(messages[0])
+    return (prefix or None), str(messages)
+
+
+def validation_to_gateway_error(err: ValidationError) -> GatewayError:
+    param, message = first_validation_error(err.messages)
+    code = "parameter_invalid"
+    if message.startswith("Missing data"):
+        code = "parameter_missing"
+    elif message.startswith("Unknown field"):
+        code = "parameter_unknown"
+    elif message.startswith("raw_card_data_not_allowed"):
+        return InvalidRequest("Raw card numbers are not accepted; use a provider token.",
+                              code="raw_card_data_not_allowed", param=param)
+    text = f"{param}: {message}" if param else message
+    return InvalidRequest(text, code=code, param=param)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(GatewayError)
+    def _gateway_error(error: GatewayError):
+        return render(error)
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(error: ValidationError):
+        return render(validation_to_gateway_error(error))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        error_type, code = _HTTP_CODES.get(status, ("api_error", "http_error"))
+        # flask-smorest/webargs put marshmallow messages on the exception.
+        messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+        if messages:
+            return render(validation_to_gateway_error(ValidationError(
+                messages.get("json", messages) if isinstance(messages, dict) else messages)))
+        message = error.description or error.name
+        response = jsonify(error_body(error_type, code, message, None))
+        if status == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response, status
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        body = error_body("api_error", "internal_error",
+                          "Something went wrong on our side; it has been logged.", None)
+        return jsonify(body), 500

@@ -1,0 +1,126 @@
+"""The ``gateway`` operator command (SPEC "Operator commands").
+
+With ``--json`` only JSON goes to stdout (logs go to stderr), so scripts can parse it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from shared.config import Config
+from shared.errors import ConfigurationError, GatewayError
+
+
+def _db(config: Config):
+    from shared.db import Database
+    return Database(config.database_url)
+
+
+def _print(args, payload: dict, human: str) -> None:
+    if args.json:
+        print(json.dumps(payload))
+    else:
+        print(human)
+
+
+def cmd_migrate(args, config: Config) -> int:
+    from shared.migrate import upgrade
+    upgrade(config.database_url)
+    print("database migrated to the latest revision", file=sys.stderr)
+    return 0
+
+
+def cmd_create_merchant(args, config: Config) -> int:
+    from shared.merchants.credentials import create_merchant
+    with _db(config).transaction() as session:
+        merchant, key = create_merchant(session, args.name, args.email)
+    _print(args, {"merchant_id": merchant.id, "key_id": key.key_id, "api_key": key.api_key},
+           f"merchant {merchant.id} created\nkey id:  {key.key_id}\nAPI key: {key.api_key}\n"
+           "(the API key is shown only now; store it safely)")
+    return 0
+
+
+def cmd_create_api_key(args, config: Config) -> int:
+    from shared.merchants.credentials import issue_key
+    from shared.merchants.models import Merchant
+    with _db(config).transaction() as session:
+        if session.get(Merchant, args.merchant) is None:
+            raise GatewayError(f"no merchant {args.merchant}", param="merchant")
+        key = issue_key(session, args.merchant)
+    _print(args, {"merchant_id": args.merchant, "key_id": key.key_id, "api_key": key.api_key},
+           f"key id:  {key.key_id}\nAPI key: {key.api_key}\n(shown only now)")
+    return 0
+
+
+def cmd_revoke_api_key(args, config: Config) -> int:
+    from shared.merchants.credentials import revoke_key
+    with _db(config).transaction() as session:
+        revoke_key(session, args.key_id)
+    _print(args, {"key_id": args.key_id, "revoked": True}, f"key {args.key_id} revoked")
+    return 0
+
+
+def cmd_create_operator_key(args, config: Config) -> int:
+    from shared.merchants.credentials import issue_key
+    with _db(config).transaction() as session:
+        key = issue_key(session, None, role="operator")
+    _print(args, {"key_id": key.key_id, "api_key": key.api_key},
+           f"operator key id: {key.key_id}\nAPI key: {key.api_key}\n(shown only now)")
+    return 0
+
+
+def cmd_dev(args, config: Config) -> int:
+    from shared.devserver import run_dev
+    return run_dev(config, port=args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="Payment gateway operator CLI")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+
+    p = sub.add_parser("create-merchant", help="create a merchant and its first API key")
+    p.add_argument("--name", required=True)
+    p.add_argument("--email")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_create_merchant)
+
+    p = sub.add_parser("create-api-key", help="issue another API key for a merchant")
+    p.add_argument("--merchant", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_create_api_key)
+
+    p = sub.add_parser("revoke-api-key", help="revoke an API key")
+    p.add_argument("key_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_revoke_api_key)
+
+    p = sub.add_parser("create-operator-key", help="issue an operator credential")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_create_operator_key)
+
+    p = sub.add_parser("dev", help="run API, worker and beat on embedded defaults")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(fn=cmd_dev, json=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = Config.from_env()
+        from shared.logging_setup import configure_logging
+        configure_logging(config.log_level)
+        return args.fn(args, config)
+    except ConfigurationError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"gateway: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Events: one per state change, written in the same transaction as the change. Each event is
+handed to webhook fan-out through the outbox, so delivery starts right after the commit."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shared import outbox
+from shared.db import utcnow
+from shared.events.models import Event
+from shared.ids import new_id
+
+EVENT_TYPES = (
+    "payment.created", "payment.processing", "payment.completed", "payment.failed",
+    "payment.canceled", "payment.refunded", "refund.created", "refund.completed",
+    "refund.failed", "order.paid", "ping",
+)
+
+
+def record_event(session: Session, merchant_id: str, event_type: str, obj: dict) -> Event:
+    now = utcnow()
+    event = Event(id=new_id("event"), merchant_id=merchant_id, type=event_type,
+                  object_id=obj["id"], data={"object": obj}, created_at=now)
+    session.add(event)
+    outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
+    return event

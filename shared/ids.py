@@ -1,0 +1,41 @@
+"""Opaque, prefixed, time-ordered ids (``pay_01J...``).
+
+The body is a ULID: 48 bits of milliseconds then 80 random bits in Crockford base32, so ids
+sort by creation time. Lists are newest-first keyset pages on ``(merchant_id, id)``: the cost
+of a page does not grow with the table and no created_at lookup is needed for a cursor.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+PREFIXES = {
+    "order": "ord", "payment": "pay", "refund": "rfnd", "event": "evt",
+    "webhook_endpoint": "we", "webhook_log": "whl", "merchant": "mer", "api_key": "key",
+}
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def ulid(now_ms: int | None = None) -> str:
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    return _encode(ms, 10) + _encode(rand, 16)
+
+
+def new_id(kind: str, now_ms: int | None = None) -> str:
+    return f"{PREFIXES[kind]}_{ulid(now_ms)}"
+
+
+def id_floor(kind: str, ms: int) -> str:
+    """The smallest id of ``kind`` created at or after ``ms``: turns created[gte]/[lt] filters
+    into a range on the primary-key index."""
+    return f"{PREFIXES[kind]}_{_encode(ms, 10)}{'0' * 16}"

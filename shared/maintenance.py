@@ -1,0 +1,43 @@
+"""The safety net behind the queue: work that should have moved and did not.
+
+- A payment or refund still ``pending`` well after it was written means its job was lost
+  (for example a Redis restart dropped the queue): publish it again.
+- One stuck in ``processing`` past ``RECONCILE_AFTER_S`` (provider timeouts exhausted, a
+  checkout waiting on the customer, a lost provider webhook): ask again. The job is idempotent
+  and, once the provider has the payment, only asks for its status.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from shared import outbox
+from shared.db import utcnow
+from shared.payments.models import Payment
+from shared.refunds.models import Refund
+
+BATCH = 500
+
+
+def sweep_stuck_work(db, config) -> dict:
+    now = utcnow()
+    pending_cutoff = now - timedelta(seconds=config.stuck_pending_after_s)
+    processing_cutoff = now - timedelta(seconds=config.reconcile_after_s)
+    counts = {}
+    jobs = ((Payment, "gateway.process_payment", "payments"),
+            (Refund, "gateway.process_refund", "refunds"))
+    with db.transaction() as session:
+        for model, task, queue in jobs:
+            stuck = select(model.id).where(
+                ((model.status == "pending") & (model.updated_at < pending_cutoff))
+                | ((model.status == "processing") & (model.updated_at < processing_cutoff))
+            ).order_by(model.updated_at).limit(BATCH).with_for_update(skip_locked=True)
+            ids = list(session.scalars(stuck))
+            if ids:
+                # Touch them so the next sweep waits a full interval before asking again.
+                session.execute(update(model).where(model.id.in_(ids)).values(updated_at=now))
+            for object_id in ids:
+                outbox.enqueue(session, task, [object_id], queue)
+            counts[model.__tablename__] = len(ids)
+    return counts

@@ -1,0 +1,92 @@
+"""API keys: issued once, stored as a SHA-256 hash, checked in constant time.
+
+A secret is ``sk_`` + 40 url-safe random characters (~240 bits), so a fast hash is the right
+tool (no password stretching needed) and the hash is a unique index for lookup. The visible
+``prefix`` lets people tell keys apart without exposing them.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.audit.service import record_audit
+from shared.db import utcnow
+from shared.errors import NotFound
+from shared.ids import new_id
+from shared.merchants.models import ApiKey, Merchant
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    api_key: str          # the secret; shown once, never stored
+    merchant_id: str | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    merchant_id: str | None
+    role: str             # merchant | operator
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == "operator"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(session: Session, merchant_id: str | None, role: str = "merchant",
+              actor: str = "cli") -> IssuedKey:
+    secret = "sk_" + secrets.token_urlsafe(30)
+    key = ApiKey(id=new_id("api_key"), merchant_id=merchant_id, role=role,
+                 prefix=secret[:10], secret_hash=hash_secret(secret), created_at=utcnow())
+    session.add(key)
+    session.flush()
+    record_audit(session, actor=actor, action="api_key.created", object_type="api_key",
+                 object_id=key.id, merchant_id=merchant_id, details={"role": role})
+    return IssuedKey(key_id=key.id, api_key=secret, merchant_id=merchant_id)
+
+
+def create_merchant(session: Session, name: str, email: str | None = None,
+                    actor: str = "cli") -> tuple[Merchant, IssuedKey]:
+    merchant = Merchant(id=new_id("merchant"), name=name, email=email, created_at=utcnow())
+    session.add(merchant)
+    session.flush()
+    record_audit(session, actor=actor, action="merchant.created", object_type="merchant",
+                 object_id=merchant.id, merchant_id=merchant.id)
+    return merchant, issue_key(session, merchant.id, actor=actor)
+
+
+def revoke_key(session: Session, key_id: str, actor: str = "cli") -> None:
+    key = session.get(ApiKey, key_id, with_for_update=True)
+    if key is None:
+        raise NotFound(f"No API key {key_id!r}.", param="key_id")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        record_audit(session, actor=actor, action="api_key.revoked", object_type="api_key",
+                     object_id=key.id, merchant_id=key.merchant_id)
+
+
+def authenticate_secret(session: Session, secret: str, key_id: str | None = None
+                        ) -> Principal | None:
+    """The principal for a secret (Bearer) or key id + secret (Basic), or None."""
+    digest = hash_secret(secret)
+    if key_id is not None:
+        key = session.get(ApiKey, key_id)
+    else:
+        key = session.scalars(select(ApiKey).where(ApiKey.secret_hash == digest)).first()
+    # Compare the digests in constant time even after an indexed lookup, so a Basic key id
+    # with a wrong secret takes the same path as a right one.
+    if key is None or not hmac.compare_digest(key.secret_hash, digest):
+        return None
+    if key.revoked_at is not None:
+        return None
+    return Principal(key_id=key.id, merchant_id=key.merchant_id, role=key.role)

@@ -1,0 +1,121 @@
+"""Moving a payment forward: what the ``process_payment`` task, provider webhooks, the verify
+endpoint and reconciliation all share.
+
+The row is locked (``SELECT ... FOR UPDATE``) for every status change and the change is a
+compare-and-set against the status machine, so duplicate or late work cannot move a status
+backwards. No lock is held across a provider call: the call happens between two short
+transactions, with our payment id as the provider's idempotency key, so a task that runs
+twice (redelivery after a crash, a duplicate publish) never charges twice.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
+from shared.events.service import record_event
+from shared.orders import service as order_service
+from shared.payments.models import Payment
+from shared.payments.states import payment_can_move
+from shared.providers.base import Outcome, PaymentRequest, PaymentResult
+from shared.providers.calls import call_provider
+from shared.providers.registry import get_provider
+from shared.representation import payment_object
+
+log = logging.getLogger(__name__)
+
+
+def move_payment(session: Session, payment: Payment, new_status: str, event_type: str) -> bool:
+    """Compare-and-set under the caller's row lock; writes the event. False if not allowed."""
+    if not payment_can_move(payment.status, new_status):
+        return False
+    payment.status = new_status
+    payment.updated_at = utcnow()
+    record_event(session, payment.merchant_id, event_type, payment_object(payment))
+    return True
+
+
+def apply_payment_result(session: Session, payment: Payment, result: PaymentResult) -> bool:
+    """Apply a provider's answer to a locked payment, forward only. Returns True if it changed
+    the status. A late or out-of-order answer (a failure after completion) changes nothing."""
+    if result.amount is not None and (result.amount != payment.amount or (
+            result.currency and result.currency.upper() != payment.currency)):
+        raise ProviderError(
+            f"provider reported {result.amount} {result.currency} for a payment of "
+            f"{payment.amount} {payment.currency}", code="amount_mismatch")
+    if result.provider_payment_id and payment.status == "processing":
+        payment.provider_payment_id = result.provider_payment_id
+    if result.outcome is Outcome.SUCCEEDED:
+        payment.next_action = None if payment.status == "processing" else payment.next_action
+        if move_payment(session, payment, "completed", "payment.completed"):
+            if payment.order_id:
+                order_service.mark_paid(session, payment.order_id, payment.amount)
+            return True
+        return False
+    if result.outcome is Outcome.FAILED:
+        if payment.status != "processing":
+            return False
+        payment.failure_code = result.failure_code or "payment_failed"
+        payment.failure_message = result.failure_message
+        payment.next_action = None
+        return move_payment(session, payment, "failed", "payment.failed")
+    # Still in progress (customer action needed, or the provider is not done yet).
+    if payment.status == "processing" and result.next_action is not None:
+        payment.next_action = result.next_action
+        payment.updated_at = utcnow()
+    return False
+
+
+def _request(payment: Payment, config) -> PaymentRequest:
+    return PaymentRequest(
+        payment_id=payment.id, amount=payment.amount, currency=payment.currency,
+        method=dict(payment.payment_method or {}), customer=payment.customer,
+        description=payment.description, order_id=payment.order_id,
+        return_url=f"{config.providers.public_base_url}/api/v1/payments/{payment.id}/return")
+
+
+def process_payment(db, config, payment_id: str) -> str:
+    """The worker's job for one payment. Safe to run any number of times."""
+    with db.transaction() as session:
+        payment = session.get(Payment, payment_id, with_for_update=True)
+        if payment is None:
+            return "missing"
+        if payment.status == "pending":
+            move_payment(session, payment, "processing", "payment.processing")
+        elif payment.status != "processing":
+            return f"already {payment.status}"
+        payment.attempts += 1
+        provider_payment_id = payment.provider_payment_id
+        request = _request(payment, config)
+        merchant_id, provider_name = payment.merchant_id, payment.provider
+
+    provider = get_provider(provider_name, config, db)
+    if provider_payment_id is not None:
+        # The provider already has it (a checkout waiting for the customer): ask, don't create.
+        def fn():
+            return provider.fetch_payment(payment_id, provider_payment_id)
+        operation = "fetch_payment"
+    else:
+        def fn():
+            return provider.create_payment(request)
+        operation = "create_payment"
+    try:
+        result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider_name,
+                               operation=operation, payment_id=payment_id)
+    except ProviderTransientError:
+        # Still processing; reconciliation asks again later with the same idempotency key.
+        return "transient"
+    except ProviderConfigError as exc:
+        result = PaymentResult(outcome=Outcome.FAILED, failure_code="provider_configuration",
+                               failure_message=exc.message[:500])
+    except ProviderError as exc:
+        log.error("payment %s: provider error %s; left processing for reconciliation",
+                  payment_id, exc.code)
+        return "provider_error"
+
+    with db.transaction() as session:
+        payment = session.get(Payment, payment_id, with_for_update=True)
+        changed = apply_payment_result(session, payment, result)
+        return payment.status if changed else f"unchanged {payment.status}"

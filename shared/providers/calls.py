@@ -1,0 +1,65 @@
+"""Calling a provider: bounded retries with exponential backoff for transient errors, and a
+``transaction_attempts`` row for every single call, written at once in its own transaction so
+the record survives whatever happens to the task afterwards."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, TypeVar
+
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
+                      wait_exponential_jitter)
+
+from shared.db import utcnow
+from shared.errors import ProviderError, ProviderTransientError
+from shared.metrics import PROVIDER_CALLS
+from shared.payments.models import TransactionAttempt
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outcome: str,
+                   payment_id: str | None = None, refund_id: str | None = None,
+                   error_code: str | None = None, request: dict | None = None,
+                   response: dict | None = None, duration_ms: int = 0) -> None:
+    with db.transaction() as session:
+        session.add(TransactionAttempt(
+            merchant_id=merchant_id, payment_id=payment_id, refund_id=refund_id,
+            provider=provider, operation=operation, outcome=outcome, error_code=error_code,
+            request=request, response=response, duration_ms=duration_ms, created_at=utcnow()))
+    PROVIDER_CALLS.labels(provider, operation, outcome).inc()
+
+
+def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider: str,
+                  operation: str, payment_id: str | None = None,
+                  refund_id: str | None = None) -> T:
+    """Run ``fn`` (one provider call), retrying transient failures; record every attempt.
+    Raises the last ProviderError when retries are exhausted or the error is not transient."""
+    ids = dict(merchant_id=merchant_id, provider=provider, operation=operation,
+               payment_id=payment_id, refund_id=refund_id)
+
+    def attempt() -> T:
+        started = time.perf_counter()
+        try:
+            result = fn()
+        except ProviderError as exc:
+            outcome = "transient_error" if isinstance(exc, ProviderTransientError) else "error"
+            record_attempt(db, **ids, outcome=outcome, error_code=exc.code,
+                           request=exc.request, response=exc.response,
+                           duration_ms=int((time.perf_counter() - started) * 1000))
+            log.warning("%s %s via %s: %s (%s)", operation, payment_id or refund_id, provider,
+                        outcome, exc.code)
+            raise
+        record_attempt(db, **ids, outcome=result.outcome.value,
+                       error_code=getattr(result, "failure_code", None),
+                       request=result.request, response=result.response,
+                       duration_ms=int((time.perf_counter() - started) * 1000))
+        return result
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(ProviderTransientError),
+        stop=stop_after_attempt(max(1, config.provider_max_attempts)),
+        wait=wait_exponential_jitter(initial=config.provider_retry_base_ms / 1000, max=10),
+        reraise=True)
+    return retrying(attempt)

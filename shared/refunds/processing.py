@@ -1,0 +1,118 @@
+"""Moving a refund forward (the ``process_refund`` task, provider webhooks, reconciliation).
+
+Lock order is always payment, then refund, so two tasks never deadlock. A completed refund
+adds to the payment's ``amount_refunded``; a failed one gives its reservation back.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
+from shared.events.service import record_event
+from shared.payments.models import Payment
+from shared.payments.processing import move_payment
+from shared.payments.states import refund_can_move
+from shared.providers.base import Outcome, RefundRequest, RefundResult
+from shared.providers.calls import call_provider
+from shared.providers.registry import get_provider
+from shared.refunds.models import Refund
+from shared.representation import refund_object
+
+log = logging.getLogger(__name__)
+
+
+def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
+    if not refund_can_move(refund.status, new_status):
+        return False
+    refund.status = new_status
+    refund.updated_at = utcnow()
+    if new_status in ("completed", "failed"):
+        record_event(session, refund.merchant_id, f"refund.{new_status}", refund_object(refund))
+    return True
+
+
+def lock_refund_and_payment(session: Session, refund_id: str) -> tuple[Refund, Payment] | None:
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        return None
+    payment = session.get(Payment, refund.payment_id, with_for_update=True)
+    session.refresh(refund, with_for_update=True)
+    return refund, payment
+
+
+def apply_refund_result(session: Session, refund: Refund, payment: Payment,
+                        result: RefundResult) -> bool:
+    """Apply a provider's answer to a locked refund and its locked payment, forward only."""
+    if result.amount is not None and result.amount != refund.amount:
+        raise ProviderError(f"provider refunded {result.amount}, asked {refund.amount}",
+                            code="amount_mismatch")
+    if result.provider_refund_id and refund.provider_refund_id is None:
+        refund.provider_refund_id = result.provider_refund_id
+    if result.outcome is Outcome.SUCCEEDED:
+        if not move_refund(session, refund, "completed"):
+            return False
+        payment.amount_refunded += refund.amount
+        full = payment.amount_refunded >= payment.amount
+        move_payment(session, payment, "refunded" if full else "partially_refunded",
+                     "payment.refunded")
+        return True
+    if result.outcome is Outcome.FAILED:
+        refund.failure_code = result.failure_code or "refund_failed"
+        refund.failure_message = result.failure_message
+        if not move_refund(session, refund, "failed"):
+            return False
+        payment.amount_refund_reserved -= refund.amount
+        payment.updated_at = utcnow()
+        return True
+    return False
+
+
+def process_refund(db, config, refund_id: str) -> str:
+    with db.transaction() as session:
+        refund = session.get(Refund, refund_id, with_for_update=True)
+        if refund is None:
+            return "missing"
+        if refund.status == "pending":
+            move_refund(session, refund, "processing")
+        elif refund.status != "processing":
+            return f"already {refund.status}"
+        refund.attempts += 1
+        payment = session.get(Payment, refund.payment_id)
+        request = RefundRequest(refund_id=refund.id, payment_id=payment.id,
+                                provider_payment_id=payment.provider_payment_id,
+                                amount=refund.amount, currency=refund.currency,
+                                reason=refund.reason)
+        merchant_id, provider_name = refund.merchant_id, payment.provider
+        provider_refund_id = refund.provider_refund_id
+
+    provider = get_provider(provider_name, config, db)
+    if provider_refund_id is not None:
+        def fn():
+            return provider.fetch_refund(refund_id, provider_refund_id,
+                                         request.provider_payment_id)
+        operation = "fetch_refund"
+    else:
+        def fn():
+            return provider.refund(request)
+        operation = "refund"
+    try:
+        result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider_name,
+                               operation=operation, refund_id=refund_id,
+                               payment_id=request.payment_id)
+    except ProviderTransientError:
+        return "transient"
+    except ProviderConfigError as exc:
+        result = RefundResult(outcome=Outcome.FAILED, failure_code="provider_configuration",
+                              failure_message=exc.message[:500])
+    except ProviderError as exc:
+        log.error("refund %s: provider error %s; left processing", refund_id, exc.code)
+        return "provider_error"
+
+    with db.transaction() as session:
+        locked = lock_refund_and_payment(session, refund_id)
+        refund, payment = locked
+        changed = apply_refund_result(session, refund, payment, result)
+        return refund.status if changed else f"unchanged {refund.status}"

@@ -1,0 +1,58 @@
+"""Refunds as the API sees them. The payment row is locked while the refund is reserved, so
+concurrent requests cannot together refund more than the payment: the sum of refunds that are
+not failed is kept in ``amount_refund_reserved`` and checked under that lock."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shared import outbox
+from shared.db import utcnow
+from shared.errors import InvalidRequest, NotFound
+from shared.events.service import record_event
+from shared.ids import new_id
+from shared.pagination import Page, keyset_page
+from shared.payments.service import get_payment
+from shared.payments.states import REFUNDABLE
+from shared.refunds.models import Refund
+from shared.representation import refund_object
+
+
+def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
+    payment = get_payment(session, merchant_id, data["payment_id"], lock=True,
+                          param="payment_id")
+    if payment.status not in REFUNDABLE:
+        raise InvalidRequest(f"A {payment.status} payment cannot be refunded.",
+                             code="payment_not_refundable", param="payment_id")
+    remaining = payment.amount - payment.amount_refund_reserved
+    amount = data.get("amount", remaining)
+    if amount <= 0 or amount > remaining:
+        raise InvalidRequest(
+            f"Refund of {amount} exceeds what is left to refund ({remaining}).",
+            code="refund_exceeds_payment", param="amount")
+    payment.amount_refund_reserved += amount
+    now = utcnow()
+    refund = Refund(id=new_id("refund"), merchant_id=merchant_id, payment_id=payment.id,
+                    amount=amount, currency=payment.currency, status="pending",
+                    reason=data.get("reason"), metadata_=data.get("metadata") or {},
+                    attempts=0, created_at=now, updated_at=now)
+    session.add(refund)
+    record_event(session, merchant_id, "refund.created", refund_object(refund))
+    outbox.enqueue(session, "gateway.process_refund", [refund.id], "refunds")
+    return refund
+
+
+def get_refund(session: Session, merchant_id: str, refund_id: str) -> Refund:
+    refund = session.get(Refund, refund_id)
+    if refund is None or refund.merchant_id != merchant_id:
+        raise NotFound(f"No such refund: {refund_id!r}.", param="id")
+    return refund
+
+
+def list_refunds(session: Session, merchant_id: str, args: dict) -> Page:
+    filters = []
+    if args.get("payment_id"):
+        filters.append(Refund.payment_id == args["payment_id"])
+    if args.get("status"):
+        filters.append(Refund.status == args["status"])
+    return keyset_page(session, Refund, merchant_id, filters, args["limit"],
+                       args.get("starting_after"))

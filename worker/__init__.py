@@ -1,0 +1,1 @@
+"""Celery only: the Celery app and thin tasks that call shared/ services."""

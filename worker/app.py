@@ -1,0 +1,30 @@
+"""The Celery application: ``celery -A worker.app worker`` / ``celery -A worker.app beat``."""
+from __future__ import annotations
+
+from celery.signals import setup_logging, worker_process_init
+
+from shared.broker import make_celery
+from shared.config import Config
+from shared.logging_setup import configure_logging
+
+config = Config.from_env()
+celery = make_celery(config)
+celery.conf.update(include=["worker.tasks"], beat_schedule={
+    "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
+    "sweep-stuck-work": {"task": "gateway.sweep_stuck_work", "schedule": 15.0},
+    "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
+})
+celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
+app = celery
+
+
+@setup_logging.connect
+def _logging(**kwargs):
+    configure_logging(config.log_level)
+
+
+@worker_process_init.connect
+def _fresh_connections(**kwargs):
+    # Each forked worker process opens its own database connections.
+    from worker import context
+    context.reset()

@@ -1,0 +1,36 @@
+"""Per-process resources for tasks: config, database (with the outbox relay wired to this
+worker's broker connection). Built lazily so every forked process gets its own pool."""
+from __future__ import annotations
+
+import os
+
+from shared.broker import make_publisher
+from shared.db import Database
+from shared.outbox import OutboxRelay
+
+_state: dict = {}
+
+
+def reset() -> None:
+    db = _state.pop("db", None)
+    if db is not None:
+        db.engine.dispose(close=False)
+    _state.clear()
+
+
+def config():
+    from worker.app import config as cfg
+    return cfg
+
+
+def db() -> Database:
+    if _state.get("pid") != os.getpid():
+        reset()
+        _state["pid"] = os.getpid()
+    database = _state.get("db")
+    if database is None:
+        from worker.app import celery
+        database = Database(config().database_url, pool_size=4, max_overflow=8)
+        database.outbox_relay = OutboxRelay(database, make_publisher(celery))
+        _state["db"] = database
+    return database
