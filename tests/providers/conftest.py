@@ -17,8 +17,10 @@ from shared.providers.base import (
     RefundRequest,
     RefundResult,
 )
+from shared.providers.razorpay_provider import RazorpayProvider
 from shared.providers.stripe_provider import StripeProvider
 from tests.simulators.base import Delivery, SimulatorBase
+from tests.simulators.razorpay_sim import RazorpaySimulator
 from tests.simulators.stripe_sim import StripeSimulator
 
 # Small, so timeout tests stay fast; simulators stall 1.5 s to exceed it.
@@ -109,7 +111,21 @@ class StripeHarness(Harness):
         return self.sim.webhook_for("refund.updated", result.provider_refund_id, **kw)
 
 
-PROVIDER_CLASSES = {"stripe": StripeProvider}
+class RazorpayHarness(Harness):
+    def method(self) -> dict:
+        return {"type": "checkout"}
+
+    def payment_webhook(self, request, paid, succeeded, **kw):
+        attempt = self.sim.payment_for_order(paid.provider_payment_id,
+                                             "captured" if succeeded else "failed")
+        kind = "payment.captured" if succeeded else "payment.failed"
+        return self.sim.webhook_for(kind, attempt["id"], **kw)
+
+    def refund_webhook(self, refund, result, **kw):
+        return self.sim.webhook_for("refund.processed", result.provider_refund_id, **kw)
+
+
+PROVIDER_CLASSES = {"stripe": StripeProvider, "razorpay": RazorpayProvider}
 
 
 def _stripe() -> StripeHarness:
@@ -128,7 +144,25 @@ def _stripe() -> StripeHarness:
         create_echoes_amount=True, currency="EUR", secrets=[key, whsec])
 
 
-BUILDERS = {"stripe": _stripe}
+def _razorpay() -> RazorpayHarness:
+    key_id, key_secret = "rzp_test_" + secrets.token_hex(7), secrets.token_hex(12)
+    whsec = secrets.token_hex(12)
+    sim = RazorpaySimulator(key_id, key_secret, whsec).start()
+    creds = ProviderCredentials(razorpay_key_id=key_id, razorpay_key_secret=key_secret,
+                                razorpay_webhook_secret=whsec, razorpay_base_url=sim.url + "/v1")
+    return RazorpayHarness(
+        name="razorpay", sim=sim, credentials=creds,
+        bad_credentials=ProviderCredentials(razorpay_key_id=key_id,
+                                            razorpay_key_secret="wrong" + key_secret[5:],
+                                            razorpay_webhook_secret=whsec,
+                                            razorpay_base_url=sim.url + "/v1"),
+        required_env=["RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"],
+        decline_code="card_declined", refund_decline_code="BAD_REQUEST_ERROR",
+        checkout=True, next_action_type="razorpay_checkout", signs_timestamp=False,
+        create_echoes_amount=True, secrets=[key_secret, whsec])
+
+
+BUILDERS = {"stripe": _stripe, "razorpay": _razorpay}
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
