@@ -101,7 +101,8 @@ class Config:
     provider_retry_base_ms: int = 200
     stuck_pending_after_s: int = 60
     outbox_relay_after_s: int = 5
-    reconcile_after_s: int = 900
+    reconcile_after_s: int = 120
+    sweep_interval_s: float = 15.0
     log_level: str = "INFO"
     auth_cache_ttl_s: int = 5
     providers: ProviderCredentials = field(default_factory=ProviderCredentials)
@@ -148,7 +149,8 @@ class Config:
             provider_retry_base_ms=_int(env, "PROVIDER_RETRY_BASE_MS", 200),
             stuck_pending_after_s=_int(env, "STUCK_PENDING_AFTER_S", 60),
             outbox_relay_after_s=_int(env, "OUTBOX_RELAY_AFTER_S", 5),
-            reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 900),
+            reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 120),
+            sweep_interval_s=float(_int(env, "SWEEP_INTERVAL_S", 15)),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             auth_cache_ttl_s=_int(env, "AUTH_CACHE_TTL_S", 5),
             providers=ProviderCredentials.from_env(env),

@@ -89,6 +89,8 @@ class Database:
     """One engine and session factory per process."""
 
     def __init__(self, url: str, **engine_kwargs) -> None:
+        # Every mapper must be configured before the first flush (foreign keys across domains).
+        import shared.models  # noqa: F401
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

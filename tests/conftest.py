@@ -114,3 +114,43 @@ def operator(db):
 
 def pytest_configure(config):
     os.environ.setdefault("GATEWAY_ENV", "development")
+
+
+@pytest.fixture
+def live_app(config, db):
+    """The API wired to the real broker (Redis), as in production."""
+    from api import create_app
+    application = create_app(config, db=db)
+    application.testing = True
+    return application
+
+
+@pytest.fixture
+def live_client(live_app):
+    return live_app.test_client()
+
+
+@pytest.fixture
+def flush_redis(redis_server):
+    import redis
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield client
+    client.flushall()
+
+
+@pytest.fixture
+def start_worker(base_env, flush_redis):
+    """Start real Celery worker processes; all are stopped at the end of the test."""
+    from tests.harness import processes
+    started = []
+
+    def start(queues: str = "payments,refunds,maintenance", concurrency: int = 2,
+              pool: str = "prefork", **env):
+        proc = processes.worker({**base_env, **env}, queues, concurrency, pool).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -11,7 +11,8 @@ config = Config.from_env()
 celery = make_celery(config)
 celery.conf.update(include=["worker.tasks"], beat_schedule={
     "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
-    "sweep-stuck-work": {"task": "gateway.sweep_stuck_work", "schedule": 15.0},
+    "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
+                         "schedule": config.sweep_interval_s},
     "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
 })
 celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
