@@ -17,9 +17,13 @@ from shared.providers.base import (
     RefundRequest,
     RefundResult,
 )
+from shared.providers.cashfree_provider import CashfreeProvider
+from shared.providers.phonepe_provider import PhonePeProvider
 from shared.providers.razorpay_provider import RazorpayProvider
 from shared.providers.stripe_provider import StripeProvider
 from tests.simulators.base import Delivery, SimulatorBase
+from tests.simulators.cashfree_sim import CashfreeSimulator
+from tests.simulators.phonepe_sim import PhonePeSimulator
 from tests.simulators.razorpay_sim import RazorpaySimulator
 from tests.simulators.stripe_sim import StripeSimulator
 
@@ -125,7 +129,32 @@ class RazorpayHarness(Harness):
         return self.sim.webhook_for("refund.processed", result.provider_refund_id, **kw)
 
 
-PROVIDER_CLASSES = {"stripe": StripeProvider, "razorpay": RazorpayProvider}
+class PhonePeHarness(Harness):
+    def method(self) -> dict:
+        return {"type": "phonepe"}
+
+    def payment_webhook(self, request, paid, succeeded, **kw):
+        return self.sim.webhook_for("payment", request.payment_id, **kw)
+
+    def refund_webhook(self, refund, result, **kw):
+        return self.sim.webhook_for("refund", refund.refund_id, **kw)
+
+
+class CashfreeHarness(Harness):
+    def method(self) -> dict:
+        return {"type": "checkout"}
+
+    def payment_webhook(self, request, paid, succeeded, **kw):
+        kind = "PAYMENT_SUCCESS_WEBHOOK" if succeeded else "PAYMENT_FAILED_WEBHOOK"
+        return self.sim.webhook_for(kind, paid.provider_payment_id, **kw)
+
+    def refund_webhook(self, refund, result, **kw):
+        return self.sim.webhook_for("REFUND_STATUS_WEBHOOK",
+                                    f"{refund.provider_payment_id}/{refund.refund_id}", **kw)
+
+
+PROVIDER_CLASSES = {"stripe": StripeProvider, "razorpay": RazorpayProvider,
+                    "phonepe": PhonePeProvider, "cashfree": CashfreeProvider}
 
 
 def _stripe() -> StripeHarness:
@@ -162,7 +191,49 @@ def _razorpay() -> RazorpayHarness:
         create_echoes_amount=True, secrets=[key_secret, whsec])
 
 
-BUILDERS = {"stripe": _stripe, "razorpay": _razorpay}
+def _phonepe() -> PhonePeHarness:
+    mid, salt, index = "SIMMERCHANT", secrets.token_hex(16), "1"
+    user, password = "phonepe-callbacks", secrets.token_hex(12)
+    sim = PhonePeSimulator(mid, salt, index, user, password).start()
+
+    def creds(salt_key: str) -> ProviderCredentials:
+        return ProviderCredentials(
+            phonepe_merchant_id=mid, phonepe_salt_key=salt_key, phonepe_salt_index=index,
+            phonepe_webhook_username=user, phonepe_webhook_password=password,
+            phonepe_base_url=sim.url, public_base_url="https://gateway.example")
+
+    return PhonePeHarness(
+        name="phonepe", sim=sim, credentials=creds(salt),
+        bad_credentials=creds(secrets.token_hex(16)),
+        # PHONEPE_SALT_INDEX has a default ("1"), so it is never missing.
+        required_env=["PHONEPE_MERCHANT_ID", "PHONEPE_SALT_KEY", "PHONEPE_WEBHOOK_USERNAME",
+                      "PHONEPE_WEBHOOK_PASSWORD"],
+        decline_code="PAYMENT_DECLINED", refund_decline_code="PAYMENT_ERROR",
+        checkout=True, next_action_type="redirect", signs_timestamp=False,
+        create_echoes_amount=False, secrets=[salt, password])
+
+
+def _cashfree() -> CashfreeHarness:
+    client_id, client_secret = "CF" + secrets.token_hex(8), "cfsk_" + secrets.token_hex(16)
+    sim = CashfreeSimulator(client_id, client_secret).start()
+
+    def creds(secret: str) -> ProviderCredentials:
+        return ProviderCredentials(cashfree_client_id=client_id, cashfree_client_secret=secret,
+                                   cashfree_base_url=sim.url,
+                                   public_base_url="https://gateway.example")
+
+    return CashfreeHarness(
+        name="cashfree", sim=sim, credentials=creds(client_secret),
+        bad_credentials=creds("cfsk_wrong"),
+        # CASHFREE_API_VERSION has a default, so it is never missing.
+        required_env=["CASHFREE_CLIENT_ID", "CASHFREE_CLIENT_SECRET"],
+        decline_code="TRANSACTION_DECLINED", refund_decline_code="refund_amount_invalid",
+        checkout=True, next_action_type="cashfree_checkout", signs_timestamp=True,
+        create_echoes_amount=True, secrets=[client_secret])
+
+
+BUILDERS = {"stripe": _stripe, "razorpay": _razorpay, "phonepe": _phonepe,
+            "cashfree": _cashfree}
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDERS))
