@@ -41,9 +41,10 @@ def create_app(config: Config | None = None, db: Database | None = None,
         },
     )
     db = db or Database(config.database_url)
+    background = publish is None  # tests may hand in a synchronous capture
     if publish is None:
         publish = make_publisher(make_celery(config))
-    db.outbox_relay = OutboxRelay(db, publish)
+    db.outbox_relay = OutboxRelay(db, publish, background=background)
     app.extensions["gateway.config"] = config
     app.extensions["gateway.db"] = db
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))

@@ -7,6 +7,7 @@ of a page does not grow with the table and no created_at lookup is needed for a 
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -25,9 +26,20 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_lock = threading.Lock()
+_last = [0, 0]  # ms, random part of the last id made in this process
+
+
 def ulid(now_ms: int | None = None) -> str:
+    """Monotonic within a process: ids made in the same millisecond (an event and the
+    change that caused it) still sort in the order they were made."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rand = int.from_bytes(os.urandom(10), "big")
+    with _lock:
+        if ms <= _last[0] and now_ms is None:
+            ms, rand = _last[0], _last[1] + 1
+        else:
+            rand = int.from_bytes(os.urandom(10), "big") >> 1  # room to increment
+        _last[0], _last[1] = ms, rand
     return _encode(ms, 10) + _encode(rand, 16)
 
 

@@ -10,6 +10,10 @@ are idempotent, so a row published twice (relay racing a slow first publish) is 
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
@@ -50,15 +54,48 @@ def enqueue(session: Session, task: str, args: list, queue: str) -> OutboxMessag
 
 class OutboxRelay:
     """Publishes committed outbox rows. One per process; ``publish`` is set by whoever owns a
-    broker connection (the API process, a worker)."""
+    broker connection (the API process, a worker).
 
-    def __init__(self, db, publish: PublishFn | None = None) -> None:
+    With ``background=True`` (the default in servers) the rows are handed to a publisher
+    thread, so a request never waits on the broker: not for the round trip, and not for the
+    connection retries of a broker that is down. After a failure the thread stops trying for
+    ``pause_s`` and leaves the rows to the periodic ``relay_pending``.
+    """
+
+    def __init__(self, db, publish: PublishFn | None = None, background: bool = False,
+                 pause_s: float = 5.0) -> None:
         self.db = db
         self.publish = publish
+        self.background = background
+        self.pause_s = pause_s
+        self._paused_until = 0.0
+        self._queue: queue.SimpleQueue | None = None
+        self._thread_pid: int | None = None
 
     def after_commit(self, messages: Iterable[OutboxMessage]) -> None:
         if self.publish is None:
             return
+        if not self.background:
+            self._publish_and_mark(list(messages))
+            return
+        if self._thread_pid != os.getpid():  # first use in this (possibly forked) process
+            self._queue = queue.SimpleQueue()
+            threading.Thread(target=self._drain, name="outbox-relay", daemon=True).start()
+            self._thread_pid = os.getpid()
+        self._queue.put([(m.id, m.task, m.args, m.queue) for m in messages])
+
+    def _drain(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if time.monotonic() < self._paused_until:
+                continue  # broker recently down: relay_pending publishes these
+            try:
+                self._publish_and_mark([OutboxMessage(id=i, task=t, args=a, queue=q)
+                                        for i, t, a, q in batch])
+            except Exception:
+                log.exception("outbox relay thread")
+
+    def _publish_and_mark(self, messages: list[OutboxMessage]) -> None:
         published = self._publish_all(messages)
         if published:
             try:
@@ -79,6 +116,7 @@ class OutboxRelay:
             except Exception as exc:  # broker down: the periodic relay will publish it
                 log.warning("outbox: publish of %s #%s deferred: %s", message.task, message.id,
                             type(exc).__name__)
+                self._paused_until = time.monotonic() + self.pause_s
                 break
             published.append(message.id)
         return published

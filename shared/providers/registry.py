@@ -22,7 +22,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "cashfree": ("shared.providers.cashfree_provider", "CashfreeProvider"),
 }
 
-_cache: dict[tuple[str, int], "Provider"] = {}
+_cache: dict[tuple[str, int, int], "Provider"] = {}
 
 
 def get_provider(name: str, config: "Config", db=None) -> "Provider":
@@ -33,7 +33,7 @@ def get_provider(name: str, config: "Config", db=None) -> "Provider":
     except KeyError:
         raise InvalidRequest(f"Unknown provider {name!r}.", code="provider_unknown",
                              param="provider") from None
-    key = (name, id(config))
+    key = (name, id(config), id(db))
     provider = _cache.get(key)
     if provider is None:
         cls = getattr(importlib.import_module(module_name), class_name)

@@ -1,0 +1,108 @@
+"""Promise 1 and 2 with real processes: an accepted payment is never lost and never charged
+twice, when a worker is killed mid-job or Redis is down while payments are written."""
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.payments.models import Payment, SandboxCharge
+from tests.harness import processes
+from tests.harness.processes import wait_for
+
+FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
+                 "SWEEP_INTERVAL_S": "1", "OUTBOX_RELAY_AFTER_S": "1"}
+
+
+@pytest.fixture
+def start_beat(base_env):
+    started = []
+
+    def start(**env):
+        proc = processes.beat({**base_env, **FAST_RECOVERY, **env}).start()
+        started.append(proc)
+        return proc
+    yield start
+    for proc in started:
+        proc.kill()
+
+
+def create_many(client, merchant, n):
+    ids = []
+    for _ in range(n):
+        response = client.post("/api/v1/payments", headers=merchant["headers"], json={
+            "amount": 1000, "currency": "INR",
+            "payment_method": {"type": "card", "token": "tok_success"}})
+        assert response.status_code == 201
+        ids.append(response.get_json()["id"])
+    return ids
+
+
+def statuses(db, ids):
+    with db.transaction() as session:
+        return dict(session.execute(select(Payment.id, Payment.status)
+                                    .where(Payment.id.in_(ids))).all())
+
+
+def charges_per_payment(db, ids):
+    with db.transaction() as session:
+        rows = session.execute(select(SandboxCharge.reference, func.count())
+                               .where(SandboxCharge.kind == "charge",
+                                      SandboxCharge.reference.in_(ids))
+                               .group_by(SandboxCharge.reference)).all()
+    return dict(rows)
+
+
+def test_worker_killed_mid_processing_loses_and_doubles_nothing(
+        live_client, merchant, db, start_worker, start_beat):
+    ids = create_many(live_client, merchant, 12)
+    victim = start_worker(concurrency=2, SANDBOX_LATENCY_MS="400", **FAST_RECOVERY)
+    wait_for(lambda: "processing" in statuses(db, ids).values(), 20,
+             message="a payment to be mid-processing")
+    victim.kill(signal.SIGKILL)
+    at_kill = statuses(db, ids)
+    assert "processing" in at_kill.values() or "pending" in at_kill.values()
+
+    start_worker(concurrency=2, SANDBOX_LATENCY_MS="50", **FAST_RECOVERY)
+    start_beat()
+    wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
+             message="every payment to complete after the kill")
+    per_payment = charges_per_payment(db, ids)
+    assert set(per_payment) == set(ids)
+    assert max(per_payment.values()) == 1
+
+
+def test_redis_down_while_payments_are_created(live_client, merchant, db, redis_server,
+                                               start_worker, start_beat, flush_redis):
+    redis_server.stop()
+    try:
+        started = time.monotonic()
+        ids = create_many(live_client, merchant, 8)
+        elapsed = time.monotonic() - started
+    finally:
+        redis_server.start_on_same_port()
+    assert elapsed < 8, f"POSTs waited on the broker ({elapsed:.1f}s for 8)"
+    assert set(statuses(db, ids).values()) == {"pending"}
+    from shared.outbox import OutboxMessage
+    with db.transaction() as session:
+        unpublished = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.published_at.is_(None)))
+    assert unpublished >= len(ids)
+
+    start_worker(**FAST_RECOVERY)
+    start_beat()
+    wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
+             message="payments written during the outage to complete")
+    assert max(charges_per_payment(db, ids).values()) == 1
+
+
+def test_jobs_lost_by_the_broker_are_republished(live_client, merchant, db, start_worker,
+                                                 start_beat, flush_redis):
+    ids = create_many(live_client, merchant, 5)
+    flush_redis.flushall()  # as if Redis restarted without persistence
+    start_worker(**FAST_RECOVERY)
+    start_beat()
+    wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
+             message="lost jobs to be swept up")
