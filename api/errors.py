@@ -78,8 +78,10 @@ def register_error_handlers(app: Flask) -> None:
         # flask-smorest/webargs put marshmallow messages on the exception.
         messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if messages:
-            return render(validation_to_gateway_error(ValidationError(
-                messages.get("json", messages) if isinstance(messages, dict) else messages)))
+            if isinstance(messages, dict) and len(messages) == 1 and \
+                    next(iter(messages)) in ("json", "query", "headers", "view_args"):
+                messages = next(iter(messages.values()))  # drop webargs' location key
+            return render(validation_to_gateway_error(ValidationError(messages)))
         message = error.description or error.name
         response = jsonify(error_body(error_type, code, message, None))
         if status == 405 and getattr(error, "valid_methods", None):
