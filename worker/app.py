@@ -9,11 +9,16 @@ from shared.logging_setup import configure_logging
 
 config = Config.from_env()
 celery = make_celery(config)
-celery.conf.update(include=["worker.tasks"], beat_schedule={
+celery.conf.update(include=["worker.tasks",
+                            "worker.webhook_tasks"], beat_schedule={
     "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
     "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
                          "schedule": config.sweep_interval_s},
     "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
+    # Webhook retries live in the database; this sends whatever is due. A tick that waited
+    # in the queue longer than a few seconds is superseded by a newer one, so it expires.
+    "dispatch-due-webhooks": {"task": "gateway.dispatch_due_webhooks", "schedule": 1.0,
+                              "options": {"queue": "webhooks", "expires": 5}},
 })
 celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
 app = celery

@@ -19,3 +19,6 @@ def register_blueprints(app: Flask, api: Api) -> None:
                 raise
             continue
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+        if hasattr(module, "metrics_blp"):
+            # Prometheus scrapes /metrics at the root, outside the versioned API.
+            app.register_blueprint(module.metrics_blp)

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
+
+ENDPOINT_STATUSES = ("enabled", "disabled")
+LOG_STATUSES = ("pending", "succeeded", "failed", "retrying", "dead")
 
 
 class WebhookEndpoint(Base):
@@ -17,6 +20,8 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list] = mapped_column(JSONType, default=list)
     description: Mapped[str | None] = mapped_column(String(500))
+    # enabled | disabled | deleted. A deleted endpoint keeps its row so its delivery logs stay
+    # readable; the API answers 404 for it and its secrets are wiped.
     status: Mapped[str] = mapped_column(String(16), default="enabled")
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     # Signing secrets (whsec_...). During a rotation the previous one keeps signing beside the
@@ -30,10 +35,17 @@ class WebhookEndpoint(Base):
 
 
 class WebhookLog(Base):
-    """One row per delivery attempt of one event to one endpoint."""
+    """One row per delivery attempt of one event to one endpoint.
+
+    ``next_retry_at`` is the schedule, kept here rather than in the broker: on a ``retrying``
+    row it is when the next attempt goes out; on a ``pending`` row it is when the dispatcher
+    publishes the attempt again if nobody has finished it by then (a lost message, a worker
+    killed mid-send). ``claimed_until`` is the lease of the worker sending a pending attempt.
+    """
     __tablename__ = "webhook_logs"
     __table_args__ = (
         Index(None, "merchant_id", "id"),
+        Index(None, "merchant_id", "status", "id"),
         Index(None, "event_id"),
         Index(None, "endpoint_id", "id"),
         Index(None, "status", "next_retry_at"),
@@ -50,5 +62,18 @@ class WebhookLog(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(String(500))
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDeliveryCounter(Base):
+    """Running totals that only grow (deliveries that ended ``dead``), so the queue status
+    never counts a large table. Increments go to one of a few slots chosen at random, so
+    concurrent workers do not queue up behind one hot row; the total is the sum of the slots.
+    """
+    __tablename__ = "webhook_delivery_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,36 @@
+"""Events: one per state change, the payloads webhook endpoints receive."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import merchant_id
+from api.responses import db, json_response
+from api.schemas.common import list_envelope
+from api.schemas.webhooks import EventListArgs, EventSchema
+from shared.representation import event_object
+from shared.webhooks import event_queries
+
+blp = Blueprint("events", __name__, description="Events: what happened, as delivered by webhooks")
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.arguments(EventListArgs, location="query")
+    @blp.response(200, EventSchema(many=True))
+    def get(self, args):
+        """List events, newest first (filter: type)"""
+        with db().transaction() as session:
+            page = event_queries.list_events(session, merchant_id(), args)
+            return json_response(list_envelope([event_object(e) for e in page.rows],
+                                               page.has_more))
+
+
+@blp.route("/events/<event_id>")
+class EventById(MethodView):
+    @blp.response(200, EventSchema)
+    def get(self, event_id):
+        """Retrieve an event"""
+        with db().transaction() as session:
+            return json_response(event_object(
+                event_queries.get_event(session, merchant_id(), event_id)))

@@ -1,0 +1,283 @@
+"""Delivering events to merchant endpoints: fan-out, one attempt, retries (SPEC "Events and
+deliveries", promise 4).
+
+Every attempt is a ``webhook_logs`` row and the schedule lives in those rows, never only in
+the broker:
+- fan-out writes attempt 1 as ``pending`` and publishes ``deliver_webhook`` through the outbox;
+- ``deliver`` claims a pending attempt (a lease in ``claimed_until``, compare-and-set under the
+  row lock, so duplicate messages send it once), sends it outside any transaction, then records
+  the answer: ``succeeded``, ``retrying`` with ``next_retry_at``, or ``dead`` after the last one;
+- ``dispatch_due`` (beat, every second) turns due ``retrying`` rows into the next ``pending``
+  attempt, and publishes again any pending attempt whose message was lost or whose worker died
+  (its ``next_retry_at`` passed unclaimed). Rows are claimed ``FOR UPDATE SKIP LOCKED`` so
+  several dispatchers never take the same one.
+A restart of Redis or of any worker therefore delays an attempt, never loses it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shared import outbox
+from shared.db import utcnow
+from shared.errors import Conflict
+from shared.events.models import Event
+from shared.ids import new_id
+from shared.representation import event_object
+from shared.webhooks import http_sender, signer
+from shared.webhooks.models import WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "gateway.deliver_webhook"
+WEBHOOKS_QUEUE = "webhooks"
+# A pending attempt that nobody has finished this long after its message went out is
+# published again. Long enough that a normal queue wait does not double the queue.
+REPUBLISH_AFTER_S = 15
+# How long past the HTTP timeout a sending worker keeps its claim before it is presumed dead.
+LEASE_MARGIN_S = 15
+# An endpoint at its cap of requests in flight: the attempt waits this long, then the
+# dispatcher offers it again. Nothing holds a worker while it waits.
+BUSY_RECHECK_S = 1
+DISPATCH_BATCH = 500
+COUNTER_SLOTS = 8
+JITTER = 0.1
+
+
+def subscribes(event_filter: list, event_type: str) -> bool:
+    return "*" in event_filter or event_type in event_filter
+
+
+def live_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    secrets = [endpoint.secret]
+    if endpoint.previous_secret and endpoint.previous_secret_expires_at and \
+            endpoint.previous_secret_expires_at > now:
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+def retry_delay(schedule: tuple[int, ...], attempt: int,
+                retry_after_s: float | None) -> float | None:
+    """Seconds until the attempt after ``attempt``, or None when ``attempt`` was the last.
+    Jitter spreads out the retries of many deliveries that failed together (an endpoint
+    outage); a receiver's Retry-After is honoured up to the longest step of the schedule."""
+    if attempt > len(schedule):
+        return None
+    delay = schedule[attempt - 1] * random.uniform(1 - JITTER, 1 + JITTER)
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, max(schedule)))
+    return delay
+
+
+# --- counters ------------------------------------------------------------------------------
+
+def increment_counter(session: Session, name: str, by: int = 1) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(WebhookDeliveryCounter).values(
+        name=name, slot=random.randrange(COUNTER_SLOTS), value=by)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["name", "slot"], set_={"value": WebhookDeliveryCounter.value + by}))
+
+
+def counter_total(session: Session, name: str) -> int:
+    return session.scalar(select(func.coalesce(func.sum(WebhookDeliveryCounter.value), 0))
+                          .where(WebhookDeliveryCounter.name == name)) or 0
+
+
+def mark_dead(session: Session, attempt: WebhookLog, error: str | None) -> None:
+    attempt.status = "dead"
+    attempt.next_retry_at = None
+    attempt.claimed_until = None
+    attempt.error = (error or "")[:500] or None
+    increment_counter(session, "dead")
+
+
+# --- creating attempts ----------------------------------------------------------------------
+
+def start_attempt(session: Session, event_id: str, endpoint: WebhookEndpoint, attempt: int,
+                  now: datetime | None = None) -> WebhookLog:
+    """A new pending attempt, published to the webhooks queue once the transaction commits."""
+    now = now or utcnow()
+    row = WebhookLog(id=new_id("webhook_log"), merchant_id=endpoint.merchant_id,
+                     event_id=event_id, endpoint_id=endpoint.id, attempt=attempt,
+                     status="pending", next_retry_at=now + timedelta(seconds=REPUBLISH_AFTER_S),
+                     created_at=now, updated_at=now)
+    session.add(row)
+    outbox.enqueue(session, DELIVER_TASK, [row.id], WEBHOOKS_QUEUE)
+    return row
+
+
+def fan_out_event(db, event_id: str) -> int:
+    """Attempt 1 of ``event_id`` for every enabled endpoint of its merchant that subscribes to
+    its type. Safe to run twice: the event row is locked and endpoints already holding an
+    attempt are skipped."""
+    with db.transaction() as session:
+        event = session.get(Event, event_id, with_for_update=True)
+        # Pings go only to the endpoint being tested (see service.send_test_event).
+        if event is None or event.type == "ping":
+            return 0
+        already = set(session.scalars(select(WebhookLog.endpoint_id)
+                                      .where(WebhookLog.event_id == event.id)))
+        endpoints = session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.merchant_id == event.merchant_id,
+            WebhookEndpoint.status == "enabled").order_by(WebhookEndpoint.id)).all()
+        now = utcnow()
+        created = 0
+        for endpoint in endpoints:
+            if endpoint.id not in already and subscribes(endpoint.events or [], event.type):
+                start_attempt(session, event.id, endpoint, 1, now)
+                created += 1
+        return created
+
+
+def retry_now(session: Session, attempt: WebhookLog) -> WebhookLog:
+    """Send ``attempt``'s event to its endpoint again now, as a new attempt (the merchant's
+    ``POST /webhook_logs/{id}/retry``). A scheduled retry of the same delivery is replaced by
+    this one, so the receiver does not get it twice."""
+    chain = session.scalars(select(WebhookLog).where(
+        WebhookLog.event_id == attempt.event_id, WebhookLog.endpoint_id == attempt.endpoint_id)
+        .order_by(WebhookLog.id).with_for_update()).all()
+    if any(row.status == "pending" for row in chain):
+        raise Conflict("An attempt of this delivery is already being sent.",
+                       code="delivery_in_progress")
+    endpoint = session.get(WebhookEndpoint, attempt.endpoint_id, with_for_update=True)
+    if endpoint.status != "enabled":
+        raise Conflict(f"The endpoint is {endpoint.status}; enable it before retrying.",
+                       code="endpoint_disabled")
+    for row in chain:
+        if row.status == "retrying":
+            row.status = "failed"
+    return start_attempt(session, attempt.event_id, endpoint,
+                         max(row.attempt for row in chain) + 1)
+
+
+# --- one attempt ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    log_id: str
+    lease: datetime
+    url: str
+    body: bytes
+    headers: dict
+    retried: bool       # pings are sent once; events follow the retry schedule
+
+
+def deliver(db, config, log_id: str) -> str:
+    """Send one pending attempt. Returns the outcome: succeeded, retrying, failed, dead, or
+    busy (endpoint at its in-flight cap) / skipped (someone else has it or it is done)."""
+    claim = _claim(db, config, log_id)
+    if isinstance(claim, str):
+        return claim
+    result = http_sender.post(claim.url, claim.body, claim.headers,
+                              config.webhook_timeout_s, config.is_production)
+    return _record(db, config, claim, result)
+
+
+def _claim(db, config, log_id: str) -> Claim | str:
+    now = utcnow()
+    with db.transaction() as session:
+        row = session.get(WebhookLog, log_id, with_for_update={"skip_locked": True})
+        if row is None or row.status != "pending":
+            return "skipped"
+        if row.claimed_until is not None and row.claimed_until > now:
+            return "skipped"
+        # The endpoint row lock serialises claims for one endpoint, so the in-flight count
+        # below is exact across every worker.
+        endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
+        if endpoint.status != "enabled":
+            mark_dead(session, row, f"endpoint {endpoint.status}; not sent")
+            return "dead"
+        in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
+            WebhookLog.status == "pending", WebhookLog.endpoint_id == endpoint.id,
+            WebhookLog.claimed_until > now))
+        if in_flight >= config.webhook_max_in_flight_per_endpoint:
+            row.next_retry_at = now + timedelta(seconds=BUSY_RECHECK_S)
+            return "busy"
+        lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
+        row.claimed_until = lease
+        row.next_retry_at = lease
+        event = session.get(Event, row.event_id)
+        body = json.dumps(event_object(event), separators=(",", ":")).encode()
+        headers = signer.sign(live_secrets(endpoint, now), event.id, int(time.time()), body)
+        return Claim(log_id=row.id, lease=lease, url=endpoint.url, body=body,
+                     headers=headers, retried=event.type != "ping")
+
+
+def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
+    now = utcnow()
+    with db.transaction() as session:
+        row = session.get(WebhookLog, claim.log_id, with_for_update=True)
+        if row is None or row.status != "pending" or row.claimed_until != claim.lease:
+            # Our lease ran out and another worker took the attempt over; its answer counts.
+            log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
+            return "skipped"
+        row.response_status = result.status
+        row.response_ms = result.duration_ms
+        row.response_body = result.body
+        row.error = result.error[:500] if result.error else None
+        row.claimed_until = None
+        if result.succeeded:
+            row.status = "succeeded"
+            row.next_retry_at = None
+            return "succeeded"
+        if result.status == 410:
+            endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
+            if endpoint.status == "enabled":
+                endpoint.status = "disabled"
+                endpoint.disabled_reason = "The endpoint answered 410 Gone."
+            mark_dead(session, row, "HTTP 410: endpoint disabled")
+            return "dead"
+        if not claim.retried:
+            row.status = "failed"
+            row.next_retry_at = None
+            return "failed"
+        delay = retry_delay(config.webhook_retry_schedule, row.attempt, result.retry_after_s)
+        if delay is None:
+            mark_dead(session, row, row.error)
+            return "dead"
+        row.status = "retrying"
+        row.next_retry_at = now + timedelta(seconds=delay)
+        return "retrying"
+
+
+# --- the periodic dispatcher -----------------------------------------------------------------
+
+def dispatch_due(db) -> dict:
+    """Start every retry that is due and publish again every pending attempt nobody took."""
+    now = utcnow()
+    with db.transaction() as session:
+        due = session.scalars(select(WebhookLog).where(
+            WebhookLog.status == "retrying", WebhookLog.next_retry_at <= now)
+            .order_by(WebhookLog.next_retry_at).limit(DISPATCH_BATCH)
+            .with_for_update(skip_locked=True)).all()
+        endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
+            WebhookEndpoint.id.in_({row.endpoint_id for row in due})))} if due else {}
+        retries = 0
+        for row in due:
+            endpoint = endpoints[row.endpoint_id]
+            if endpoint.status != "enabled":
+                mark_dead(session, row, f"{row.error or 'failed'}; endpoint {endpoint.status}, "
+                                        "no further retries")
+                continue
+            row.status = "failed"  # superseded by the next attempt
+            start_attempt(session, row.event_id, endpoint, row.attempt + 1, now)
+            retries += 1
+
+        stalled = session.scalars(select(WebhookLog).where(
+            WebhookLog.status == "pending", WebhookLog.next_retry_at <= now)
+            .order_by(WebhookLog.next_retry_at).limit(DISPATCH_BATCH)
+            .with_for_update(skip_locked=True)).all()
+        for row in stalled:
+            row.next_retry_at = now + timedelta(seconds=REPUBLISH_AFTER_S)
+            outbox.enqueue(session, DELIVER_TASK, [row.id], WEBHOOKS_QUEUE)
+    return {"retries": retries, "republished": len(stalled)}

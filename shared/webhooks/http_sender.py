@@ -1,0 +1,129 @@
+"""One HTTP POST of a signed event to a merchant endpoint.
+
+The request goes to the address ``url_policy`` just checked (Host header, TLS SNI and
+certificate verification still use the URL's host name), so a DNS answer that changes between
+the check and the connection cannot redirect it. Redirects are not followed, nothing is
+retried here (the schedule lives in the database), and the whole exchange is bounded by the
+timeout, including a receiver that trickles its answer.
+"""
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+from datetime import UTC
+
+import certifi
+import urllib3
+
+from shared.webhooks.url_policy import UrlRefused, target_for
+
+RESPONSE_BODY_LIMIT = 1024
+USER_AGENT = "gateway-webhooks/1"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: int | None          # HTTP status, None when no answer came back
+    duration_ms: int
+    body: str | None            # the first KiB of the answer
+    error: str | None           # why it failed, for the log; never contains the signature
+    retry_after_s: float | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def _pool(target, timeout: urllib3.Timeout, ca_certs: str | None):
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            target.address, target.port, timeout=timeout, retries=False, maxsize=1,
+            cert_reqs="CERT_REQUIRED", ca_certs=ca_certs or certifi.where(),
+            server_hostname=target.host, assert_hostname=target.host)
+    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout,
+                                      retries=False, maxsize=1)
+
+
+def _host_header(target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def post(url: str, body: bytes, headers: dict, timeout_s: float, production: bool,
+         ca_certs: str | None = None) -> SendResult:
+    started = time.monotonic()
+
+    def elapsed_ms() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        target = target_for(url, production)
+    except UrlRefused as exc:
+        return SendResult(None, elapsed_ms(), None, f"url refused: {exc.message}", None)
+
+    timeout = urllib3.Timeout(total=timeout_s)
+    pool = _pool(target, timeout, ca_certs)
+    request_headers = {"Host": _host_header(target), "Content-Type": "application/json",
+                       "User-Agent": USER_AGENT, **headers}
+    try:
+        response = pool.urlopen("POST", target.path, body=body, headers=request_headers,
+                                redirect=False, retries=False, preload_content=False,
+                                assert_same_host=False)
+        try:
+            chunk = response.read(RESPONSE_BODY_LIMIT, decode_content=False)
+        finally:
+            response.release_conn()
+            response.close()
+    except urllib3.exceptions.NewConnectionError as exc:
+        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+    except urllib3.exceptions.TimeoutError:
+        return SendResult(None, elapsed_ms(), None, f"timed out after {timeout_s}s", None)
+    except urllib3.exceptions.HTTPError as exc:
+        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+    except OSError as exc:
+        return SendResult(None, elapsed_ms(), None, f"connection error: {type(exc).__name__}",
+                          None)
+    finally:
+        pool.close()
+
+    duration = elapsed_ms()
+    text = chunk.decode("utf-8", errors="replace") if chunk else ""
+    if duration > timeout_s * 1000:
+        return SendResult(response.status, duration, text,
+                          f"answered after the {timeout_s}s timeout", None)
+    error = None if 200 <= response.status < 300 else _status_error(response.status)
+    return SendResult(response.status, duration, text, error,
+                      parse_retry_after(response.headers.get("Retry-After")))
+
+
+def _status_error(status: int) -> str:
+    if 300 <= status < 400:
+        return f"HTTP {status}: redirects are not followed"
+    return f"HTTP {status}"
+
+
+def _describe(exc: Exception) -> str:
+    # The exception's class names the failure (refused, reset, TLS) and, unlike its text,
+    # can never echo request headers.
+    reason = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+    name = type(reason).__name__ if isinstance(reason, Exception) else type(exc).__name__
+    return f"connection error: {type(exc).__name__} ({name})"[:500]

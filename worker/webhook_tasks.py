@@ -1,0 +1,35 @@
+"""Webhook tasks, all on the ``webhooks`` queue: thin wrappers over shared.webhooks.delivery.
+Run them on their own worker with an I/O pool so slow endpoints never hold up payments:
+``celery -A worker.app worker -Q webhooks -P threads -c 32``."""
+from __future__ import annotations
+
+from shared.metrics import DELIVERY_OUTCOMES, TASK_OUTCOMES
+from shared.webhooks import delivery
+from worker import context
+from worker.app import celery
+
+# Outcomes that are a real HTTP attempt (busy/skipped sent nothing).
+_ATTEMPT_OUTCOMES = {"succeeded", "retrying", "failed", "dead"}
+
+
+@celery.task(name="gateway.fan_out_event")
+def fan_out_event(event_id: str) -> int:
+    created = delivery.fan_out_event(context.db(), event_id)
+    TASK_OUTCOMES.labels("fan_out_event", "ok").inc()
+    return created
+
+
+@celery.task(name="gateway.deliver_webhook")
+def deliver_webhook(log_id: str) -> str:
+    outcome = delivery.deliver(context.db(), context.config(), log_id)
+    TASK_OUTCOMES.labels("deliver_webhook", outcome).inc()
+    if outcome in _ATTEMPT_OUTCOMES:
+        DELIVERY_OUTCOMES.labels(outcome).inc()
+    return outcome
+
+
+@celery.task(name="gateway.dispatch_due_webhooks")
+def dispatch_due_webhooks() -> dict:
+    counts = delivery.dispatch_due(context.db())
+    TASK_OUTCOMES.labels("dispatch_due_webhooks", "ok").inc()
+    return counts
