@@ -9,7 +9,7 @@ from shared.logging_setup import configure_logging
 
 config = Config.from_env()
 celery = make_celery(config)
-celery.conf.update(include=["worker.tasks",
+celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
                             "worker.webhook_tasks"], beat_schedule={
     "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
     "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",

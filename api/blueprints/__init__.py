@@ -11,7 +11,8 @@ def register_blueprints(app: Flask, api: Api) -> None:
     app.register_blueprint(health.blp)
     for module in (orders, payments, refunds):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-    for name in ("webhook_endpoints", "events", "operations", "provider_webhooks"):
+    for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
+                 "payment_actions"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:

@@ -1,0 +1,25 @@
+"""Actions on an existing payment that a merchant's front end triggers."""
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.auth import merchant_id
+from api.responses import config, db, json_response
+from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
+from api.schemas.payments import PaymentSchema
+from shared.payments.checkout_verification import verify_razorpay_checkout
+from shared.representation import payment_object
+
+blp = Blueprint("payment_actions", __name__,
+                description="Actions on a payment: confirming a customer's checkout")
+
+
+@blp.route("/payments/<payment_id>/verify")
+class VerifyCheckout(MethodView):
+    @blp.arguments(RazorpayCheckoutVerificationSchema)
+    @blp.response(200, PaymentSchema)
+    def post(self, data, payment_id):
+        """Verify a Razorpay Checkout signature and confirm the payment with Razorpay"""
+        payment = verify_razorpay_checkout(db(), config(), merchant_id(), payment_id, data)
+        return json_response(payment_object(payment))
