@@ -1,0 +1,138 @@
+"""Retry schedule, Retry-After, URL policy and the HTTP sender, without a database."""
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from shared.webhooks import http_sender, url_policy
+from shared.webhooks.delivery import retry_delay, subscribes
+
+
+def test_retry_delay_follows_the_schedule_with_jitter():
+    schedule = (60, 300, 1800)
+    for attempt, base in enumerate(schedule, start=1):
+        delays = {retry_delay(schedule, attempt, None) for _ in range(50)}
+        assert all(base * 0.9 <= d <= base * 1.1 for d in delays)
+        assert len(delays) > 1  # jittered, not fixed
+    assert retry_delay(schedule, 4, None) is None  # attempt 4 was the last
+
+
+def test_retry_after_is_honoured_up_to_the_longest_step():
+    schedule = (1, 5, 30)
+    assert retry_delay(schedule, 1, 20) == 20
+    assert retry_delay(schedule, 1, 10_000) == 30
+    assert 4.5 <= retry_delay(schedule, 2, 0.5) <= 5.5
+
+
+def test_parse_retry_after():
+    assert http_sender.parse_retry_after("120") == 120
+    now = time.time()
+    date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + 90))
+    assert 85 <= http_sender.parse_retry_after(date, now) <= 91
+    assert http_sender.parse_retry_after("soon") is None
+    assert http_sender.parse_retry_after(None) is None
+
+
+def test_event_filters():
+    assert subscribes(["*"], "refund.failed")
+    assert subscribes(["refund.failed"], "refund.failed")
+    assert not subscribes(["payment.completed"], "payment.failed")
+
+
+@pytest.mark.parametrize("address,public", [
+    ("93.184.216.34", True), ("2606:2800:220:1:248:1893:25c8:1946", True),
+    ("127.0.0.1", False), ("10.0.0.1", False), ("172.31.255.1", False),
+    ("192.168.1.1", False), ("169.254.169.254", False), ("100.64.0.1", False),
+    ("100.100.100.200", False), ("::1", False), ("fe80::1", False), ("fc00::1", False),
+    ("fd00:ec2::254", False), ("::ffff:10.0.0.1", False), ("0.0.0.0", False),
+    ("224.0.0.1", False), ("192.0.0.192", False),
+])
+def test_public_addresses(address, public):
+    assert url_policy.address_is_public(address) is public
+
+
+def test_delivery_time_check_catches_dns_that_changed(monkeypatch):
+    answers = {"hooks.example": ["93.184.216.34"]}
+    monkeypatch.setattr(url_policy, "resolve", lambda host, port: answers[host])
+    target = url_policy.target_for("https://hooks.example/in?x=1", production=True)
+    assert (target.address, target.host, target.port, target.path) == \
+        ("93.184.216.34", "hooks.example", 443, "/in?x=1")
+    answers["hooks.example"] = ["169.254.169.254"]
+    result = http_sender.post("https://hooks.example/in", b"{}", {}, 2, production=True)
+    assert result.status is None and result.error.startswith("url refused")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    answers: list = []
+    seen: list = []
+
+    def do_POST(self):
+        _Handler.seen.append((self.headers.get("Host"), self.path,
+                              self.rfile.read(int(self.headers["Content-Length"]))))
+        status, headers, body, delay = _Handler.answers.pop(0)
+        time.sleep(delay)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Handler.answers, _Handler.seen = [], []
+    yield f"http://localhost:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_sender_posts_the_body_keeps_the_host_and_reads_one_kib(server):
+    _Handler.answers.append((200, {}, b"x" * 5000, 0))
+    result = http_sender.post(server + "/hooks?a=1", b'{"id":"evt_1"}',
+                              {"webhook-id": "evt_1"}, 5, production=False)
+    assert result.succeeded and result.status == 200 and result.error is None
+    assert result.body == "x" * 1024
+    host, path, body = _Handler.seen[0]
+    assert host == server.removeprefix("http://") and path == "/hooks?a=1"
+    assert body == b'{"id":"evt_1"}'
+
+
+def test_sender_does_not_follow_redirects(server):
+    _Handler.answers.append((302, {"Location": server + "/elsewhere"}, b"", 0))
+    result = http_sender.post(server + "/hooks", b"{}", {}, 5, production=False)
+    assert not result.succeeded and result.status == 302 and "redirect" in result.error
+    assert len(_Handler.seen) == 1
+
+
+def test_sender_reports_retry_after_and_server_errors(server):
+    _Handler.answers.append((503, {"Retry-After": "7"}, b"busy", 0))
+    result = http_sender.post(server + "/hooks", b"{}", {}, 5, production=False)
+    assert (result.status, result.retry_after_s, result.body) == (503, 7, "busy")
+    assert result.error == "HTTP 503"
+
+
+def test_sender_gives_up_at_the_timeout(server):
+    _Handler.answers.append((200, {}, b"late", 3))
+    started = time.monotonic()
+    result = http_sender.post(server + "/hooks", b"{}", {}, 1, production=False)
+    assert time.monotonic() - started < 2.5
+    assert result.status is None and "timed out" in result.error
+
+
+def test_sender_reports_a_refused_connection():
+    result = http_sender.post("http://127.0.0.1:9/hooks", b"{}", {}, 2, production=False)
+    assert result.status is None and result.error.startswith("connection error")
