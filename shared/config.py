@@ -8,9 +8,9 @@ and the default ``SECRET_KEY``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
 
 from shared.errors import ConfigurationError
 

@@ -69,7 +69,8 @@ def run_dev(config: Config, port: int = 8000) -> int:
 
     curl -s {base}/api/v1/payments -H 'Authorization: Bearer {key.api_key}' \\
       -H 'Content-Type: application/json' \\
-      -d '{{"amount": 10000, "currency": "INR", "payment_method": {{"type": "card", "token": "tok_success"}}}}'
+      -d '{{"amount": 10000, "currency": "INR",
+           "payment_method": {{"type": "card", "token": "tok_success"}}}}'
 
     API docs: {base}/docs/    Stop with Ctrl-C.
 """, flush=True)

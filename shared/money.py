@@ -3,12 +3,12 @@ exponent comes from ISO-4217 data (the ``iso4217`` package), never from a hand-t
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from iso4217 import Currency
 
 
-@lru_cache(maxsize=None)
+@cache
 def exponent(code: str) -> int | None:
     """The ISO-4217 minor-unit exponent (JPY 0, INR 2, KWD 3), or None if ``code`` is not a
     currency money can be paid in (unknown, or a fund/metal code without minor units)."""

@@ -14,8 +14,8 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
 
 from sqlalchemy import Index, String, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column

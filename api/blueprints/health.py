@@ -46,8 +46,9 @@ def ready():
     config = current_app.extensions["gateway.config"]
     checks = {"database": _check_database(), "broker": _check_broker()}
     down = [name for name, problem in checks.items() if problem]
-    providers = {name: ("available" if not missing else f"unavailable: missing {', '.join(missing)}")
-                 for name, missing in provider_availability(config).items()}
+    providers = {
+        name: f"unavailable: missing {', '.join(missing)}" if missing else "available"
+        for name, missing in provider_availability(config).items()}
     body = {"status": "ready" if not down else "unavailable",
             "checks": {name: problem or "ok" for name, problem in checks.items()},
             "providers": providers}

@@ -6,8 +6,12 @@ from flask_smorest import Blueprint
 from api.auth import merchant_id
 from api.responses import config, db, json_response, run_create
 from api.schemas.common import list_envelope
-from api.schemas.payments import (PaymentCreateSchema, PaymentListArgs, PaymentSchema,
-                                  PaymentUpdateSchema)
+from api.schemas.payments import (
+    PaymentCreateSchema,
+    PaymentListArgs,
+    PaymentSchema,
+    PaymentUpdateSchema,
+)
 from shared.payments import service as payment_service
 from shared.representation import payment_object
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
@@ -120,5 +120,5 @@ class PaymentSchema(Schema):
 class PaymentListArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
     order_id = ObjectId("ord")
-    created_gte = fields.AwareDateTime(data_key="created[gte]", default_timezone=timezone.utc)
-    created_lt = fields.AwareDateTime(data_key="created[lt]", default_timezone=timezone.utc)
+    created_gte = fields.AwareDateTime(data_key="created[gte]", default_timezone=UTC)
+    created_lt = fields.AwareDateTime(data_key="created[lt]", default_timezone=UTC)

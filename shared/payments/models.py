@@ -70,7 +70,8 @@ class ProviderEvent(Base):
     provider_event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received|processed|ignored
+    # received | processed | ignored
+    status: Mapped[str] = mapped_column(String(16), default="received")
     result: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

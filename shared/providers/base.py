@@ -7,9 +7,10 @@ so a worker task that runs twice never charges or refunds twice.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping, Protocol
+from typing import Protocol
 
 
 class Outcome(str, Enum):
@@ -39,7 +40,8 @@ class PaymentResult:
     failure_code: str | None = None
     failure_message: str | None = None
     # What the merchant's front end must do for a customer-facing flow, e.g.
-    # {"type": "redirect", "url": ...} or {"type": "razorpay_checkout", "order_id":..., "key_id":...}
+    # {"type": "redirect", "url": ...} or
+    # {"type": "razorpay_checkout", "order_id": ..., "key_id": ...}
     next_action: dict | None = None
     # Redacted request/response, stored in transaction_attempts. Never a secret.
     request: dict = field(default_factory=dict)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential_jitter)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.db import utcnow
 from shared.errors import ProviderError, ProviderTransientError

@@ -9,7 +9,7 @@ so tests can show a job ran several times and the money still moved once.
 from __future__ import annotations
 
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,8 +18,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from shared.db import utcnow
 from shared.errors import ProviderTransientError, WebhookVerificationError
 from shared.payments.models import SandboxCharge
-from shared.providers.base import (InboundEvent, Outcome, PaymentRequest, PaymentResult,
-                                   RefundRequest, RefundResult)
+from shared.providers.base import (
+    InboundEvent,
+    Outcome,
+    PaymentRequest,
+    PaymentResult,
+    RefundRequest,
+    RefundResult,
+)
 
 CARD_OUTCOMES = {
     "tok_success": (Outcome.SUCCEEDED, None, None),

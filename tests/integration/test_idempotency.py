@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from shared.events.models import Event
 from shared.payments.models import Payment
 
-BODY = {"amount": 2500, "currency": "INR", "payment_method": {"type": "card", "token": "tok_success"}}
+BODY = {"amount": 2500, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}
 
 
 def post(client, merchant, body=BODY, key="order-42", path="/api/v1/payments"):

@@ -44,6 +44,6 @@ def test_lists_show_only_own_objects(client, make_merchant, other_merchants_obje
     for path in ("/api/v1/orders", "/api/v1/payments", "/api/v1/refunds",
                  f"/api/v1/payments?order_id={other_merchants_objects['order']}",
                  f"/api/v1/refunds?payment_id={other_merchants_objects['payment']}",
-                 f"/api/v1/payments?starting_after=pay_zzzzzzzzzzzzzzzzzzzzzzzzzz"):
+                 "/api/v1/payments?starting_after=pay_zzzzzzzzzzzzzzzzzzzzzzzzzz"):
         body = client.get(path, headers=intruder).get_json()
         assert body == {"object": "list", "data": [], "has_more": False}, path

@@ -65,7 +65,8 @@ def test_every_sandbox_method_leads_to_its_outcome(live_client, merchant, start_
 
 def test_timeout_is_retried_and_charged_once(live_client, merchant, start_worker, db):
     start_worker()
-    payment = final_status(live_client, merchant, create(live_client, merchant, "tok_timeout")["id"])
+    created = create(live_client, merchant, "tok_timeout")
+    payment = final_status(live_client, merchant, created["id"])
     assert payment["status"] == "completed"
     rows = charges(db, payment["id"])
     assert len(rows) == 1 and rows[0].calls >= 2  # asked twice, charged once
