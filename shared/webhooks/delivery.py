@@ -50,6 +50,9 @@ BUSY_RECHECK_S = 1
 DISPATCH_BATCH = 500
 COUNTER_SLOTS = 8
 JITTER = 0.1
+# A receiver's Retry-After is honoured up to the longest step of the schedule, or an hour if
+# the schedule is shorter than that, so a "Retry-After: 1 year" cannot park a delivery.
+RETRY_AFTER_FLOOR_CAP_S = 3600
 
 
 def subscribes(event_filter: list, event_type: str) -> bool:
@@ -68,12 +71,13 @@ def retry_delay(schedule: tuple[int, ...], attempt: int,
                 retry_after_s: float | None) -> float | None:
     """Seconds until the attempt after ``attempt``, or None when ``attempt`` was the last.
     Jitter spreads out the retries of many deliveries that failed together (an endpoint
-    outage); a receiver's Retry-After is honoured up to the longest step of the schedule."""
+    outage); a receiver's Retry-After pushes the attempt later, within a cap."""
     if attempt > len(schedule):
         return None
     delay = schedule[attempt - 1] * random.uniform(1 - JITTER, 1 + JITTER)
     if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, max(schedule)))
+        cap = max(max(schedule), RETRY_AFTER_FLOOR_CAP_S)
+        delay = max(delay, min(retry_after_s, cap))
     return delay
 
 

@@ -13,7 +13,8 @@ class Received:
     path: str
     headers: dict
     body: bytes
-    at: float
+    at: float       # time.monotonic() on arrival
+    wall: float     # time.time() on arrival, to compare with event timestamps
 
     @property
     def event(self) -> dict:
@@ -46,7 +47,7 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body,
-                                                      time.monotonic()))
+                                                      time.monotonic(), time.time()))
                     answer = receiver.answers.pop(0) if receiver.answers else receiver.default
                 if answer.hang_s:
                     receiver._release.wait(answer.hang_s)

@@ -19,3 +19,19 @@ def make_receiver():
     yield make
     for receiver in started:
         receiver.stop()
+
+
+@pytest.fixture
+def start_beat(base_env, flush_redis):
+    """Start a real Celery beat process; stopped at the end of the test."""
+    from tests.harness import processes
+    started = []
+
+    def start(**env):
+        proc = processes.beat({**base_env, **env}).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()

@@ -20,10 +20,11 @@ def test_retry_delay_follows_the_schedule_with_jitter():
     assert retry_delay(schedule, 4, None) is None  # attempt 4 was the last
 
 
-def test_retry_after_is_honoured_up_to_the_longest_step():
+def test_retry_after_is_honoured_within_a_cap():
     schedule = (1, 5, 30)
     assert retry_delay(schedule, 1, 20) == 20
-    assert retry_delay(schedule, 1, 10_000) == 30
+    assert retry_delay(schedule, 1, 10**9) == 3600
+    assert retry_delay((60, 43200), 1, 10**9) == 43200
     assert 4.5 <= retry_delay(schedule, 2, 0.5) <= 5.5
 
 
