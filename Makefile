@@ -28,5 +28,11 @@ lint: ## ruff on everything, mypy on the domain package
 	$(VENV)/bin/ruff check api worker shared tests bench
 	$(VENV)/bin/mypy shared --ignore-missing-imports
 
+bench: ## Measure API, worker, webhook and scale figures on loopback (< 10 min; var/bench/)
+	$(PY) -m bench.run
+
+chaos: ## Inject faults (worker/web kill -9, Redis stop, PostgreSQL restart) while payments flow
+	$(PY) -m bench.chaos
+
 clean: ## Remove local state (var/: SQLite database, broker folder, bench output)
 	rm -rf var
