@@ -13,11 +13,8 @@ whenever the queue is slow.
 """
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from collections.abc import Mapping
-from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,46 +42,15 @@ PROCESS_TASK = "gateway.process_provider_event"
 PROCESS_QUEUE = "payments"
 
 
-# Imports are local, as in the registry: a deployment that never uses Stripe never imports
-# the Stripe SDK.
-def _stored_stripe(event_id: str, payload: str) -> InboundEvent:
-    from shared.providers.stripe_provider import _translate_event
-    return _translate_event(json.loads(payload))
-
-
-def _stored_razorpay(event_id: str, payload: str) -> InboundEvent:
-    # Razorpay's event id travels in a header, so it comes from the row, not the body.
-    from shared.providers.razorpay_provider import _translate_event
-    return _translate_event(event_id, json.loads(payload))
-
-
-def _stored_phonepe(event_id: str, payload: str) -> InboundEvent:
-    from shared.providers.phonepe_provider import _translate_callback
-    encoded = json.loads(payload)["response"]
-    return _translate_callback(json.loads(base64.b64decode(encoded)))
-
-
-def _stored_cashfree(event_id: str, payload: str) -> InboundEvent:
-    # Cashfree amounts are decimal rupees: parsed exactly, as on receipt.
-    from shared.providers.cashfree_provider import _translate_event
-    return _translate_event(json.loads(payload, parse_float=Decimal))
-
-
-# The providers that call us back, and how each reads a payload it already verified. Each
-# function reuses its provider module's own translation, so the wire format stays there.
-STORED_EVENT_READERS = {
-    "stripe": _stored_stripe,
-    "razorpay": _stored_razorpay,
-    "phonepe": _stored_phonepe,
-    "cashfree": _stored_cashfree,
-}
+# The providers that call us back (the sandbox does not).
+WEBHOOK_PROVIDERS = ("stripe", "razorpay", "phonepe", "cashfree")
 
 
 def verify_webhook(config, provider_name: str, headers: Mapping[str, str],
                    body: bytes) -> InboundEvent:
     """The provider's verified, translated event, or a 404 (not a provider that calls us) or
     400 (bad or stale signature, or webhooks not configured) that changes nothing."""
-    if provider_name not in STORED_EVENT_READERS:
+    if provider_name not in WEBHOOK_PROVIDERS:
         raise NotFound(f"No webhook endpoint for provider {provider_name!r}.")
     provider = get_provider(provider_name, config)
     try:
@@ -118,8 +84,9 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
     return True
 
 
-def read_stored_event(row: ProviderEvent) -> InboundEvent:
-    return STORED_EVENT_READERS[row.provider](row.provider_event_id, row.payload)
+def read_stored_event(row: ProviderEvent, config) -> InboundEvent:
+    provider = get_provider(row.provider, config)
+    return provider.read_verified_webhook(row.provider_event_id, row.payload)
 
 
 def process_provider_event(db, config, provider_event_id: int) -> str:
@@ -131,7 +98,7 @@ def process_provider_event(db, config, provider_event_id: int) -> str:
             return "missing"
         if row.status != "received":
             return f"already {row.status}"
-        event = read_stored_event(row)
+        event = read_stored_event(row, config)
         try:
             changed, reason = _apply_event(session, row.provider, event)
         except ProviderError as exc:

@@ -108,6 +108,9 @@ class Provider(Protocol):
                      provider_payment_id: str | None) -> RefundResult:
         """The provider's current view of a refund."""
 
+    def read_verified_webhook(self, provider_event_id: str, payload: str) -> InboundEvent:
+        """Translate a payload ``parse_webhook`` already verified and the gateway stored."""
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         """Verify an inbound webhook (signature, freshness) and translate it. Raises
         WebhookVerificationError on a bad or stale signature."""

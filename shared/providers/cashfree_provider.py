@@ -309,6 +309,11 @@ class CashfreeProvider:
 
     # --- webhooks ------------------------------------------------------------------------
 
+    def read_verified_webhook(self, provider_event_id: str, payload: str) -> InboundEvent:
+        """Translate a payload that ``parse_webhook`` verified when it arrived (read back by
+        the worker: re-verifying would fail the freshness window whenever a queue is slow)."""
+        return _translate_event(json.loads(payload, parse_float=Decimal))
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         secret = self._creds.cashfree_client_secret
         if not secret:

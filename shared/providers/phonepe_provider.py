@@ -254,6 +254,11 @@ class PhonePeProvider:
 
     # --- callbacks -----------------------------------------------------------------------
 
+    def read_verified_webhook(self, provider_event_id: str, payload: str) -> InboundEvent:
+        """Translate a payload that ``parse_webhook`` verified when it arrived (read back by
+        the worker: re-verifying would fail the freshness window whenever a queue is slow)."""
+        return _translate_callback(json.loads(base64.b64decode(json.loads(payload)["response"])))
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         creds = self._creds
         if not (creds.phonepe_salt_key and creds.phonepe_webhook_username

@@ -296,6 +296,11 @@ class RazorpayProvider:
 
     # --- webhooks ------------------------------------------------------------------------
 
+    def read_verified_webhook(self, provider_event_id: str, payload: str) -> InboundEvent:
+        """Translate a payload that ``parse_webhook`` verified when it arrived (read back by
+        the worker: re-verifying would fail the freshness window whenever a queue is slow)."""
+        return _translate_event(provider_event_id, json.loads(payload))
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         secret = self._creds.razorpay_webhook_secret
         if not secret:

@@ -156,3 +156,6 @@ class SandboxProvider:
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> InboundEvent:
         raise WebhookVerificationError("the sandbox sends no webhooks", code="not_supported")
+
+    def read_verified_webhook(self, provider_event_id: str, payload: str) -> InboundEvent:
+        raise WebhookVerificationError("the sandbox sends no webhooks", code="not_supported")
