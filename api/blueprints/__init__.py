@@ -20,6 +20,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
                 raise
             continue
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-        if hasattr(module, "metrics_blp"):
-            # Prometheus scrapes /metrics at the root, outside the versioned API.
-            app.register_blueprint(module.metrics_blp)
+        # Routes outside the versioned API: /metrics for Prometheus, the customer's return.
+        for root_blueprint in ("metrics_blp", "root_blp"):
+            if hasattr(module, root_blueprint):
+                app.register_blueprint(getattr(module, root_blueprint))

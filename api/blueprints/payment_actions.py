@@ -1,6 +1,7 @@
 """Actions on an existing payment that a merchant's front end triggers."""
 from __future__ import annotations
 
+from flask import Blueprint as FlaskBlueprint
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -9,6 +10,7 @@ from api.responses import config, db, json_response
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentSchema
 from shared.payments.checkout_verification import verify_razorpay_checkout
+from shared.payments.service import customer_returned
 from shared.representation import payment_object
 
 blp = Blueprint("payment_actions", __name__,
@@ -23,3 +25,17 @@ class VerifyCheckout(MethodView):
         """Verify a Razorpay Checkout signature and confirm the payment with Razorpay"""
         payment = verify_razorpay_checkout(db(), config(), merchant_id(), payment_id, data)
         return json_response(payment_object(payment))
+
+
+# Where a provider's hosted page (PhonePe, Stripe 3-D Secure) sends the customer back. No API
+# key: the customer's browser has none. It asks a worker to check the status with the provider
+# now, rather than waiting for the webhook or the sweeper, and says only the status.
+root_blp = FlaskBlueprint("checkout_return", __name__)
+
+
+@root_blp.get("/checkout/return/<payment_id>")
+def checkout_return(payment_id):
+    with db().transaction() as session:
+        status = customer_returned(session, payment_id)
+    return json_response({"object": "checkout_return", "payment_id": payment_id,
+                          "status": status})

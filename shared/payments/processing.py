@@ -73,7 +73,7 @@ def _request(payment: Payment, config) -> PaymentRequest:
         payment_id=payment.id, amount=payment.amount, currency=payment.currency,
         method=dict(payment.payment_method or {}), customer=payment.customer,
         description=payment.description, order_id=payment.order_id,
-        return_url=f"{config.providers.public_base_url}/api/v1/payments/{payment.id}/return")
+        return_url=f"{config.providers.public_base_url}/checkout/return/{payment.id}")
 
 
 def process_payment(db, config, payment_id: str) -> str:

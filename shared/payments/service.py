@@ -74,6 +74,16 @@ def _ms(value) -> int:
     return int(value.timestamp() * 1000)
 
 
+def customer_returned(session: Session, payment_id: str) -> str:
+    """The customer came back from a provider's page: poll the provider now (idempotent)."""
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound(f"No such payment: {payment_id!r}.", param="payment_id")
+    if payment.status == "processing":
+        outbox.enqueue(session, "gateway.process_payment", [payment.id], "payments")
+    return payment.status
+
+
 def update_payment(session: Session, merchant_id: str, payment_id: str, data: dict) -> Payment:
     payment = get_payment(session, merchant_id, payment_id, lock=True)
     if "status" in data:

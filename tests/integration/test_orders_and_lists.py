@@ -96,3 +96,21 @@ def test_unknown_ids_are_404(client, merchant):
         response = client.get(path, headers=merchant["headers"])
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "resource_missing"
+
+
+def test_customer_return_asks_for_a_status_check_without_an_api_key(client, merchant, db,
+                                                                   published):
+    from sqlalchemy import update
+
+    from shared.payments.models import Payment
+    pid = pay(client, merchant).get_json()["id"]
+    published.clear()
+    pending = client.get(f"/checkout/return/{pid}")
+    assert pending.status_code == 200 and pending.get_json()["status"] == "pending"
+    assert published == []  # the first job is still on its way; nothing to poll yet
+    with db.transaction() as session:
+        session.execute(update(Payment).where(Payment.id == pid).values(status="processing"))
+    body = client.get(f"/checkout/return/{pid}").get_json()
+    assert body == {"object": "checkout_return", "payment_id": pid, "status": "processing"}
+    assert published == [("gateway.process_payment", [pid], "payments")]
+    assert client.get("/checkout/return/pay_unknown").status_code == 404
