@@ -5,6 +5,7 @@
 - One stuck in ``processing`` past ``RECONCILE_AFTER_S`` (provider timeouts exhausted, a
   checkout waiting on the customer, a lost provider webhook): ask again. The job is idempotent
   and, once the provider has the payment, only asks for its status.
+- A provider webhook stored but still ``received`` after ``STUCK_PENDING_AFTER_S``: apply it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from sqlalchemy import select, update
 
 from shared import outbox
 from shared.db import utcnow
-from shared.payments.models import Payment
+from shared.payments.inbound import PROCESS_QUEUE, PROCESS_TASK
+from shared.payments.models import Payment, ProviderEvent
 from shared.refunds.models import Refund
 
 BATCH = 500
@@ -40,4 +42,12 @@ def sweep_stuck_work(db, config) -> dict:
             for object_id in ids:
                 outbox.enqueue(session, task, [object_id], queue)
             counts[model.__tablename__] = len(ids)
+        # Provider webhooks stored but never applied (their task was lost or failed).
+        events = list(session.scalars(
+            select(ProviderEvent.id).where(ProviderEvent.status == "received",
+                                           ProviderEvent.received_at < pending_cutoff)
+            .order_by(ProviderEvent.received_at).limit(BATCH)))
+        for event_id in events:
+            outbox.enqueue(session, PROCESS_TASK, [event_id], PROCESS_QUEUE)
+        counts["provider_events"] = len(events)
     return counts

@@ -63,7 +63,10 @@ class TransactionAttempt(Base):
 class ProviderEvent(Base):
     """A raw inbound provider webhook, stored before anything acts on it."""
     __tablename__ = "provider_events"
-    __table_args__ = (Index(None, "provider", "provider_event_id", unique=True),)
+    __table_args__ = (
+        Index(None, "provider", "provider_event_id", unique=True),
+        Index(None, "status", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,54 @@
+"""The sweeper behind the queue: lost jobs and stored-but-unapplied provider webhooks."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from shared.db import utcnow
+from shared.maintenance import sweep_stuck_work
+from shared.outbox import OutboxMessage
+from shared.payments.models import Payment, ProviderEvent
+
+
+def jobs(db, task):
+    with db.transaction() as session:
+        return [m.args for m in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task == task).order_by(OutboxMessage.id))]
+
+
+def test_sweeper_republishes_old_pending_and_processing_work(client, merchant, db, config):
+    ids = [client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
+        for _ in range(3)]
+    fresh, old_pending, old_processing = ids
+    with db.transaction() as session:
+        long_ago = utcnow() - timedelta(hours=1)
+        session.execute(update(Payment).where(Payment.id == old_pending)
+                        .values(updated_at=long_ago))
+        session.execute(update(Payment).where(Payment.id == old_processing)
+                        .values(updated_at=long_ago, status="processing"))
+    before = len(jobs(db, "gateway.process_payment"))
+    counts = sweep_stuck_work(db, config)
+    assert counts["payments"] == 2
+    republished = jobs(db, "gateway.process_payment")[before:]
+    assert sorted(republished) == sorted([[old_pending], [old_processing]])
+    # Touched: the next sweep leaves them alone for another interval.
+    assert sweep_stuck_work(db, config)["payments"] == 0
+    assert [fresh] not in republished
+
+
+def test_sweeper_applies_provider_webhooks_left_unprocessed(db, config):
+    with db.transaction() as session:
+        stuck = ProviderEvent(provider="stripe", provider_event_id="evt_1", event_type="x",
+                              payload="{}", status="received",
+                              received_at=utcnow() - timedelta(hours=1))
+        done = ProviderEvent(provider="stripe", provider_event_id="evt_2", event_type="x",
+                             payload="{}", status="processed",
+                             received_at=utcnow() - timedelta(hours=1))
+        recent = ProviderEvent(provider="stripe", provider_event_id="evt_3", event_type="x",
+                               payload="{}", status="received", received_at=utcnow())
+        session.add_all([stuck, done, recent])
+    assert sweep_stuck_work(db, config)["provider_events"] == 1
+    assert jobs(db, "gateway.process_provider_event") == [[stuck.id]]
