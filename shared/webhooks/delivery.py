@@ -93,8 +93,9 @@ def increment_counter(session: Session, name: str, by: int = 1) -> None:
 
 
 def counter_total(session: Session, name: str) -> int:
-    return session.scalar(select(func.coalesce(func.sum(WebhookDeliveryCounter.value), 0))
-                          .where(WebhookDeliveryCounter.name == name)) or 0
+    total = session.scalar(select(func.coalesce(func.sum(WebhookDeliveryCounter.value), 0))
+                           .where(WebhookDeliveryCounter.name == name))
+    return int(total or 0)  # PostgreSQL sums bigints as numeric
 
 
 def mark_dead(session: Session, attempt: WebhookLog, error: str | None) -> None:
