@@ -137,3 +137,54 @@ def test_sender_gives_up_at_the_timeout(server):
 def test_sender_reports_a_refused_connection():
     result = http_sender.post("http://127.0.0.1:9/hooks", b"{}", {}, 2, production=False)
     assert result.status is None and result.error.startswith("connection error")
+
+
+def _self_signed(tmp_path, hostname: str):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_goes_to_the_checked_address_and_still_verifies_the_host_name(tmp_path):
+    import ssl
+    cert, key = _self_signed(tmp_path, "localhost")
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_address[1]
+    _Handler.answers, _Handler.seen = [(204, {}, b"", 0)], []
+    try:
+        ok = http_sender.post(f"https://localhost:{port}/hooks", b"{}", {}, 5,
+                              production=False, ca_certs=cert)
+        assert ok.succeeded, ok.error
+        assert _Handler.seen[0][0] == f"localhost:{port}"
+        # The certificate names localhost, not 127.0.0.1: a name mismatch is refused.
+        mismatch = http_sender.post(f"https://127.0.0.1:{port}/hooks", b"{}", {}, 5,
+                                    production=False, ca_certs=cert)
+        assert mismatch.status is None and "connection error" in mismatch.error
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
