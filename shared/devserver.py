@@ -41,8 +41,12 @@ def run_dev(config: Config, port: int = 8000) -> int:
         subprocess.Popen([py, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                           "--access-logfile", "-", "api.wsgi:app"]),
         subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "worker", "--loglevel",
-                          "INFO", "--concurrency", "2", "-Q",
-                          "payments,refunds,webhooks,maintenance"]),
+                          "INFO", "--concurrency", "2", "-n", "worker@%h", "-Q",
+                          "payments,refunds,maintenance"]),
+        # Deliveries wait on the network, so they get their own queue and a thread pool.
+        subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "worker", "--loglevel",
+                          "INFO", "-P", "threads", "--concurrency", "8", "-n", "webhooks@%h",
+                          "-Q", "webhooks"]),
         subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO"]),
     ]
 

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from shared import outbox
 from shared.db import utcnow
+from shared.outbox import OutboxMessage
 from shared.payments.inbound import PROCESS_QUEUE, PROCESS_TASK
 from shared.payments.models import Payment, ProviderEvent
 from shared.refunds.models import Refund
 
 BATCH = 500
+
+
+def purge_published_outbox(db, keep_s: int) -> int:
+    """Published outbox rows are history once their job ran; keep a window for debugging."""
+    cutoff = utcnow() - timedelta(seconds=keep_s)
+    with db.transaction() as session:
+        result = session.execute(delete(OutboxMessage).where(
+            OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < cutoff))
+        return result.rowcount or 0
 
 
 def sweep_stuck_work(db, config) -> dict:

@@ -15,6 +15,7 @@ celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
     "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
                          "schedule": config.sweep_interval_s},
     "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
+    "purge-published-outbox": {"task": "gateway.purge_published_outbox", "schedule": 3600.0},
     # Webhook retries live in the database; this sends whatever is due. A tick that waited
     # in the queue longer than a few seconds is superseded by a newer one, so it expires.
     "dispatch-due-webhooks": {"task": "gateway.dispatch_due_webhooks", "schedule": 1.0,

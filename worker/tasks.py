@@ -3,6 +3,7 @@ safe to run twice (acks late + redelivery mean it sometimes will)."""
 from __future__ import annotations
 
 from shared.idempotency import service as idempotency
+from shared.maintenance import purge_published_outbox as purge_published_outbox_rows
 from shared.maintenance import sweep_stuck_work
 from shared.metrics import TASK_OUTCOMES
 from shared.payments.processing import process_payment as process_payment_service
@@ -42,3 +43,8 @@ def sweep_stuck() -> dict:
 @celery.task(name="gateway.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired(context.db(), context.config().idempotency_ttl_s)
+
+
+@celery.task(name="gateway.purge_published_outbox")
+def purge_published_outbox() -> int:
+    return purge_published_outbox_rows(context.db(), keep_s=24 * 3600)

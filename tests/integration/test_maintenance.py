@@ -52,3 +52,19 @@ def test_sweeper_applies_provider_webhooks_left_unprocessed(db, config):
         session.add_all([stuck, done, recent])
     assert sweep_stuck_work(db, config)["provider_events"] == 1
     assert jobs(db, "gateway.process_provider_event") == [[stuck.id]]
+
+
+def test_published_outbox_rows_are_purged_after_a_day(db):
+    from shared.maintenance import purge_published_outbox
+    with db.transaction() as session:
+        old = OutboxMessage(task="t", args=[], queue="q", created_at=utcnow(),
+                            published_at=utcnow() - timedelta(days=2))
+        recent = OutboxMessage(task="t", args=[], queue="q", created_at=utcnow(),
+                               published_at=utcnow())
+        unpublished = OutboxMessage(task="t", args=[], queue="q",
+                                    created_at=utcnow() - timedelta(days=3))
+        session.add_all([old, recent, unpublished])
+    assert purge_published_outbox(db, keep_s=24 * 3600) == 1
+    with db.transaction() as session:
+        left = {m.id for m in session.scalars(select(OutboxMessage))}
+    assert left == {recent.id, unpublished.id}

@@ -5,28 +5,13 @@ from __future__ import annotations
 import signal
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from shared.payments.models import Payment, SandboxCharge
-from tests.harness import processes
 from tests.harness.processes import wait_for
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
                  "SWEEP_INTERVAL_S": "1", "OUTBOX_RELAY_AFTER_S": "1"}
-
-
-@pytest.fixture
-def start_beat(base_env):
-    started = []
-
-    def start(**env):
-        proc = processes.beat({**base_env, **FAST_RECOVERY, **env}).start()
-        started.append(proc)
-        return proc
-    yield start
-    for proc in started:
-        proc.kill()
 
 
 def create_many(client, merchant, n):
@@ -66,7 +51,7 @@ def test_worker_killed_mid_processing_loses_and_doubles_nothing(
     assert "processing" in at_kill.values() or "pending" in at_kill.values()
 
     start_worker(concurrency=2, SANDBOX_LATENCY_MS="50", **FAST_RECOVERY)
-    start_beat()
+    start_beat(**FAST_RECOVERY)
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
              message="every payment to complete after the kill")
     per_payment = charges_per_payment(db, ids)
@@ -92,7 +77,7 @@ def test_redis_down_while_payments_are_created(live_client, merchant, db, redis_
     assert unpublished >= len(ids)
 
     start_worker(**FAST_RECOVERY)
-    start_beat()
+    start_beat(**FAST_RECOVERY)
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
              message="payments written during the outage to complete")
     assert max(charges_per_payment(db, ids).values()) == 1
@@ -103,6 +88,6 @@ def test_jobs_lost_by_the_broker_are_republished(live_client, merchant, db, star
     ids = create_many(live_client, merchant, 5)
     flush_redis.flushall()  # as if Redis restarted without persistence
     start_worker(**FAST_RECOVERY)
-    start_beat()
+    start_beat(**FAST_RECOVERY)
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
              message="lost jobs to be swept up")
