@@ -8,8 +8,8 @@ from api.auth import merchant_id
 from api.responses import db, json_response
 from api.schemas.common import list_envelope
 from api.schemas.webhooks import EventListArgs, EventSchema
+from shared.events import service as event_service
 from shared.representation import event_object
-from shared.webhooks import event_queries
 
 blp = Blueprint("events", __name__, description="Events: what happened, as delivered by webhooks")
 
@@ -21,7 +21,7 @@ class Events(MethodView):
     def get(self, args):
         """List events, newest first (filter: type)"""
         with db().transaction() as session:
-            page = event_queries.list_events(session, merchant_id(), args)
+            page = event_service.list_events(session, merchant_id(), args)
             return json_response(list_envelope([event_object(e) for e in page.rows],
                                                page.has_more))
 
@@ -33,4 +33,4 @@ class EventById(MethodView):
         """Retrieve an event"""
         with db().transaction() as session:
             return json_response(event_object(
-                event_queries.get_event(session, merchant_id(), event_id)))
+                event_service.get_event(session, merchant_id(), event_id)))

@@ -8,6 +8,8 @@ from shared import outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import new_id
+from shared.ownership import get_owned
+from shared.pagination import Page, keyset_page
 
 EVENT_TYPES = (
     "payment.created", "payment.processing", "payment.completed", "payment.failed",
@@ -23,3 +25,15 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
     session.add(event)
     outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
     return event
+
+
+def get_event(session: Session, merchant_id: str, event_id: str) -> Event:
+    return get_owned(session, Event, merchant_id, event_id, "event")
+
+
+def list_events(session: Session, merchant_id: str, args: dict) -> Page:
+    filters = []
+    if args.get("type"):
+        filters.append(Event.type == args["type"])
+    return keyset_page(session, Event, merchant_id, filters, args["limit"],
+                       args.get("starting_after"))

@@ -4,10 +4,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.errors import NotFound
 from shared.events.service import record_event
 from shared.ids import new_id
 from shared.orders.models import Order
+from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.representation import order_object
 
@@ -25,10 +25,7 @@ def create_order(session: Session, merchant_id: str, data: dict) -> Order:
 
 def get_order(session: Session, merchant_id: str, order_id: str, *, lock: bool = False,
               param: str = "id") -> Order:
-    order = session.get(Order, order_id, with_for_update=lock)
-    if order is None or order.merchant_id != merchant_id:
-        raise NotFound(f"No such order: {order_id!r}.", param=param)
-    return order
+    return get_owned(session, Order, merchant_id, order_id, "order", lock=lock, param=param)
 
 
 def list_orders(session: Session, merchant_id: str, args: dict) -> Page:

@@ -10,6 +10,7 @@ from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.events.service import record_event
 from shared.ids import id_floor, new_id
 from shared.orders import service as order_service
+from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments.models import Payment
 from shared.payments.states import payment_can_move
@@ -49,10 +50,8 @@ def create_payment(session: Session, config: Config, merchant_id: str, data: dic
 
 def get_payment(session: Session, merchant_id: str, payment_id: str, *, lock: bool = False,
                 param: str = "id") -> Payment:
-    payment = session.get(Payment, payment_id, with_for_update=lock)
-    if payment is None or payment.merchant_id != merchant_id:
-        raise NotFound(f"No such payment: {payment_id!r}.", param=param)
-    return payment
+    return get_owned(session, Payment, merchant_id, payment_id, "payment", lock=lock,
+                     param=param)
 
 
 def list_payments(session: Session, merchant_id: str, args: dict) -> Page:

@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 
 from shared import outbox
 from shared.db import utcnow
-from shared.errors import InvalidRequest, NotFound
+from shared.errors import InvalidRequest
 from shared.events.service import record_event
 from shared.ids import new_id
+from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments.service import get_payment
 from shared.payments.states import REFUNDABLE
@@ -42,10 +43,7 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
 
 
 def get_refund(session: Session, merchant_id: str, refund_id: str) -> Refund:
-    refund = session.get(Refund, refund_id)
-    if refund is None or refund.merchant_id != merchant_id:
-        raise NotFound(f"No such refund: {refund_id!r}.", param="id")
-    return refund
+    return get_owned(session, Refund, merchant_id, refund_id, "refund")
 
 
 def list_refunds(session: Session, merchant_id: str, args: dict) -> Page:
