@@ -49,13 +49,15 @@ def make_celery(config: Config, name: str = "gateway") -> Celery:
     )
     if config.embedded_broker:
         folder = os.path.join(config.var_dir, "broker")
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             os.makedirs(os.path.join(folder, sub), exist_ok=True)
         settings["broker_transport_options"] = {
             "data_folder_in": os.path.join(folder, "queue"),
             "data_folder_out": os.path.join(folder, "queue"),
             "processed_folder": os.path.join(folder, "processed"),
             "store_processed": False,
+            # Broadcast state (pings, the queue exchanges) would otherwise land in ./control.
+            "control_folder": os.path.join(folder, "control"),
         }
     else:
         settings["broker_transport_options"] = {
