@@ -10,6 +10,7 @@ twice (redelivery after a crash, a duplicate publish) never charges twice.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -88,6 +89,7 @@ def process_payment(db, config, payment_id: str) -> str:
             return f"already {payment.status}"
         payment.attempts += 1
         provider_payment_id = payment.provider_payment_id
+        expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
         request = _request(payment, config)
         merchant_id, provider_name = payment.merchant_id, payment.provider
 
@@ -114,6 +116,13 @@ def process_payment(db, config, payment_id: str) -> str:
         log.error("payment %s: provider error %s; left processing for reconciliation",
                   payment_id, exc.code)
         return "provider_error"
+
+    if provider_payment_id is not None and expired and result.outcome is Outcome.PROCESSING:
+        # The customer never finished the provider's checkout; stop polling. A capture that
+        # still arrives later is recorded and logged for an operator (see inbound events).
+        result = PaymentResult(outcome=Outcome.FAILED, failure_code="checkout_expired",
+                               failure_message="The customer did not complete the checkout "
+                                               "in time.")
 
     with db.transaction() as session:
         payment = session.get(Payment, payment_id, with_for_update=True)

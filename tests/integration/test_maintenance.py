@@ -68,3 +68,32 @@ def test_published_outbox_rows_are_purged_after_a_day(db):
     with db.transaction() as session:
         left = {m.id for m in session.scalars(select(OutboxMessage))}
     assert left == {recent.id, unpublished.id}
+
+
+def _waiting_checkout(client, merchant, db, age):
+    pid = client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
+    with db.transaction() as session:
+        # As a checkout-style provider leaves it: the provider has it, the customer has not
+        # paid (the sandbox's ledger has no charge, so it answers "still processing").
+        session.execute(update(Payment).where(Payment.id == pid).values(
+            status="processing", provider_payment_id="sbx_waiting",
+            next_action={"type": "redirect", "url": "https://pay.example/x"},
+            created_at=utcnow() - age))
+    return pid
+
+
+def test_an_open_checkout_is_polled_and_stays_processing(client, merchant, db, config):
+    from shared.payments.processing import process_payment
+    pid = _waiting_checkout(client, merchant, db, timedelta(minutes=5))
+    assert process_payment(db, config, pid) == "unchanged processing"
+
+
+def test_a_checkout_the_customer_never_finished_expires(client, merchant, db, config):
+    from shared.payments.processing import process_payment
+    pid = _waiting_checkout(client, merchant, db, timedelta(seconds=config.checkout_expiry_s + 60))
+    assert process_payment(db, config, pid) == "failed"
+    with db.transaction() as session:
+        payment = session.get(Payment, pid)
+    assert (payment.failure_code, payment.next_action) == ("checkout_expired", None)
