@@ -18,9 +18,9 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from bench.stack import (GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_wrk)
+from bench.stack import GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_wrk
 
 PHASE1_SECONDS = int(os.environ.get("BENCH_PHASE1_S", "10"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
@@ -91,7 +91,8 @@ def _bulk_pending_payments(stack: Stack, count: int, prefix: str) -> None:
            SELECT :prefix || lpad(i::text, 12, '0'), :mid, 1000, 'INR', 'pending', 0, 0,
              'sandbox', '{"type":"card","token":"tok_success"}'::jsonb, '{}'::jsonb, 0,
              now(), now()
-           FROM generate_series(1, CAST(:n AS int)) AS i""", prefix=prefix, mid=stack.merchant_id, n=count)
+           FROM generate_series(1, CAST(:n AS int)) AS i""",
+        prefix=prefix, mid=stack.merchant_id, n=count)
 
 
 def _publish_backlog(stack: Stack, task: str, ids: list[str]) -> None:
@@ -170,7 +171,8 @@ def _load_rows(stack: Stack, start: int, end: int) -> None:
              (ARRAY['completed','completed','completed','failed','refunded'])[1 + i % 5],
              0, 0, 'sandbox', '{"type":"card","token":"tok_success"}'::jsonb,
              '{"order":"x"}'::jsonb, 1, now() - interval '1 day', now() - interval '1 day'
-           FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS i""", mid=stack.merchant_id, a=start, b=end)
+           FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS i""",
+        mid=stack.merchant_id, a=start, b=end)
     stack.sql(
         """INSERT INTO webhook_logs (id, merchant_id, event_id, endpoint_id, attempt, status,
              response_status, response_ms, next_retry_at, created_at, updated_at)
@@ -181,7 +183,8 @@ def _load_rows(stack: Stack, start: int, end: int) -> None:
              200, 12, CASE WHEN i % 100 = 0 AND i % 200 <> 0
                            THEN now() + interval '1 hour' END,
              now() - interval '1 day', now() - interval '1 day'
-           FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS i""", mid=stack.merchant_id, a=start, b=end)
+           FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS i""",
+        mid=stack.merchant_id, a=start, b=end)
     stack.sql("ANALYZE payments")
     stack.sql("ANALYZE webhook_logs")
 
@@ -295,7 +298,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     phases = [x.strip() for x in args.phases.split(",") if x.strip()]
     started = time.monotonic()
-    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    report = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": {"cores": os.cpu_count(),
                           "memory_gib": round(os.sysconf("SC_PAGE_SIZE")
                                               * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
@@ -333,7 +336,7 @@ def main(argv=None) -> int:
         stack.close()
     report["elapsed_s"] = round(time.monotonic() - started, 1)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = render_markdown(report)
     for name in ("latest", stamp):
         (OUT_DIR / f"{name}.json").write_text(json.dumps(report, indent=1, default=str))

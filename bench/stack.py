@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,10 +22,30 @@ from tests.harness.services import PostgresServer, RedisServer, free_port, wait_
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "var" / "bench"
 
-# The web tier's settings, used for the gateway and the floor alike (2 cores: 2 processes,
-# threads to overlap database round trips).
-GUNICORN_ARGS = ["-w", "2", "-k", "gthread", "--threads", "8", "--backlog", "2048",
-                 "--timeout", "60", "--graceful-timeout", "5"]
+
+
+def procfile_web_args() -> list[str]:
+    """gunicorn options of the Procfile's ``web`` line (defaults filled in), without its bind
+    address and app: the bench binds loopback and serves the gateway or the floor with them."""
+    try:
+        line = next(raw for raw in (ROOT / "Procfile").read_text().splitlines()
+                    if raw.startswith("web:"))
+    except (OSError, StopIteration):
+        return ["-w", "4", "-k", "gthread", "--threads", "4"]
+    tokens = shlex.split(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line[len("web:"):]))
+    args, skip = [], False
+    for token in tokens[1:-1]:  # drop "gunicorn" and the app
+        if skip:
+            skip = False
+        elif token in ("-b", "--bind"):
+            skip = True
+        elif not token.startswith("--bind="):
+            args.append(token)
+    return args
+
+
+# The web tier's settings, used for the gateway and the floor alike.
+GUNICORN_ARGS = procfile_web_args()
 
 
 class Gunicorn:

@@ -1,10 +1,195 @@
-"""Phases 3 (end to end) and 4 (webhook fan-out): need merchant webhook delivery."""
+"""Phases 3 (end to end: POST -> signed payment.completed at the receiver) and 4 (webhook
+fan-out to slow receivers, with and without an endpoint that never answers)."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.receiver import ReceiverProcess, signature_ok
+from bench.stack import Progress, Stack, http_json
+
+WEBHOOK_THREADS = 32      # docs/operations.md: -Q webhooks -P threads -c 32
+WEBHOOK_WORKERS = 2       # two such processes ("scales by more processes")
+PER_MERCHANT = 4
 
 
 def missing() -> str | None:
     if importlib.util.find_spec("worker.webhook_tasks") is None:
         return "merchant webhook delivery (worker/webhook_tasks.py) is not in this tree yet"
     return None
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
+
+
+def _create_endpoint(stack: Stack, web, url: str, events: list[str],
+                     api_key: str | None = None) -> dict:
+    status, body = http_json("POST", web.url + "/api/v1/webhook_endpoints",
+                             api_key or stack.api_key,
+                             {"url": url, "events": events})
+    if status != 201:
+        raise RuntimeError(f"creating a webhook endpoint: {status} {body}")
+    return body
+
+
+def _disable_endpoints(stack: Stack) -> None:
+    stack.sql("UPDATE webhook_endpoints SET status = 'disabled' WHERE status = 'enabled'")
+
+
+def _start_webhook_workers(stack: Stack) -> list:
+    return [stack.worker("webhooks", WEBHOOK_THREADS, pool="threads")
+            for _ in range(WEBHOOK_WORKERS)]
+
+
+# -- phase 3 ---------------------------------------------------------------------------------
+def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
+    stack.redis_client().flushdb()
+    _disable_endpoints(stack)
+    receiver = stack.track(ReceiverProcess().start())
+    web = stack.gunicorn("api.wsgi:app", "web-e2e")
+    procs = [stack.worker("payments,refunds,maintenance", 4), *_start_webhook_workers(stack),
+             stack.beat()]
+    endpoint = _create_endpoint(stack, web, receiver.url("/e2e"), ["payment.completed"])
+    sent: dict[str, float] = {}
+    errors = []
+    lock = threading.Lock()
+
+    def post():
+        t = time.monotonic()
+        status, body = http_json("POST", web.url + "/api/v1/payments", stack.api_key,
+                                 {"amount": 1000, "currency": "INR",
+                                  "payment_method": {"type": "card", "token": "tok_success"}})
+        with lock:
+            if status == 201:
+                sent[body["id"]] = t
+            else:
+                errors.append(status)
+
+    total = rate * seconds
+    progress = Progress(f"phase 3: {rate}/s for {seconds} s", total)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(32) as pool:
+        for i in range(total):
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(post)
+            if i % rate == 0:
+                progress.update(i, f"sent {i}")
+    send_span = time.monotonic() - t0
+    arrivals: dict[str, float] = {}
+    receiver.records.clear()
+    bad_signatures = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for rec in receiver.poll():
+            if not signature_ok(endpoint["secret"], rec):
+                bad_signatures += 1
+                continue
+            event = json.loads(rec["body"])
+            if event.get("type") == "payment.completed":
+                pid = event["data"]["object"]["id"]
+                arrivals.setdefault(pid, rec["at"])
+        progress.update(total, f"completed events {len(arrivals)}/{len(sent)}")
+        if len(arrivals) >= len(sent):
+            break
+        time.sleep(0.25)
+    progress.finish()
+    latencies = [arrivals[p] - sent[p] for p in sent if p in arrivals]
+    for proc in [web, receiver, *procs]:
+        proc.kill()
+    _disable_endpoints(stack)
+    return {"title": "End to end: POST -> signed payment.completed at the receiver",
+            "rate_target": rate, "seconds": seconds,
+            "rate_sent": round(total / send_span, 1),
+            "accepted": len(sent), "post_errors": len(errors),
+            "delivered": len(latencies), "bad_signatures": bad_signatures,
+            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99),
+            "max_ms": _pct(latencies, 1.0),
+            "mean_ms": round(statistics.mean(latencies) * 1000, 1) if latencies else None}
+
+
+# -- phase 4 ---------------------------------------------------------------------------------
+def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
+                 with_dead: bool) -> dict:
+    from shared.events.service import record_event
+    stack.redis_client().flushdb()
+    _disable_endpoints(stack)
+    receiver = stack.track(ReceiverProcess(delay_ms=100, hang_prefix="/dead").start())
+    # A merchant may have 16 endpoints: each merchant here has PER_MERCHANT of them, and the
+    # endpoint that never answers belongs to a merchant of its own.
+    from shared.merchants.credentials import create_merchant
+    merchants = []
+    with stack.db.transaction() as session:
+        for m in range(endpoints // PER_MERCHANT + (1 if with_dead else 0)):
+            merchant, key = create_merchant(session, f"fanout-{m}")
+            merchants.append((merchant.id, key.api_key))
+    for i in range(endpoints):
+        _create_endpoint(stack, web, receiver.url(f"/slow/{i}"), ["refund.created"],
+                         merchants[i // PER_MERCHANT][1])
+    if with_dead:
+        _create_endpoint(stack, web, receiver.url("/dead/0"), ["refund.created"],
+                         merchants[-1][1])
+    # The events (and their fan-out jobs) are queued first; the clock starts with the workers.
+    from shared.db import Database
+    db = Database(stack.pg.url, pool_size=2, max_overflow=0)
+    from shared.broker import make_celery, make_publisher
+    from shared.config import Config
+    from shared.outbox import OutboxRelay
+    db.outbox_relay = OutboxRelay(db, make_publisher(make_celery(Config.from_env(stack.env))))
+    for start in range(0, events_per_endpoint, 100):
+        with db.transaction() as session:
+            for i in range(start, min(events_per_endpoint, start + 100)):
+                for merchant_id, _key in merchants:
+                    record_event(session, merchant_id, "refund.created",
+                                 {"id": f"rfnd_bench{i:08d}", "object": "refund"})
+    db.dispose()
+    expected = endpoints * events_per_endpoint
+    label = "phase 4: fan-out" + (" + dead endpoint" if with_dead else "")
+    progress = Progress(label, expected)
+    workers = _start_webhook_workers(stack)
+    beat = stack.beat()
+    t0 = time.monotonic()
+    seen: set[tuple[str, str]] = set()
+    first = last = None
+    deadline = t0 + 120
+    while len(seen) < expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+        for rec in receiver.poll():
+            if rec["path"].startswith("/slow/"):
+                seen.add((rec["path"], rec["id"]))
+                first = rec["at"] if first is None else min(first, rec["at"])
+                last = rec["at"] if last is None else max(last, rec["at"])
+        progress.update(len(seen), f"{len(seen)}/{expected}")
+    progress.finish()
+    for proc in [*workers, beat, receiver]:
+        proc.kill()
+    span = (last - t0) if last else None
+    return {"delivered": len(seen), "expected": expected,
+            "seconds": round(span, 2) if span else None,
+            "per_s": round(len(seen) / span, 1) if span else None}
+
+
+def phase_fan_out(stack: Stack, endpoints: int = 20, events_per_endpoint: int = 250) -> dict:
+    web = stack.gunicorn("api.wsgi:app", "web-fanout")
+    try:
+        plain = _fan_out_run(stack, web, endpoints, events_per_endpoint, with_dead=False)
+        dead = _fan_out_run(stack, web, endpoints, events_per_endpoint, with_dead=True)
+    finally:
+        web.kill()
+        _disable_endpoints(stack)
+    drop = (1 - dead["per_s"] / plain["per_s"]) if plain["per_s"] and dead["per_s"] else None
+    return {"title": "Webhook fan-out to receivers answering in 100 ms",
+            "setup": f"{endpoints} endpoints x {events_per_endpoint} events; "
+                     f"{WEBHOOK_WORKERS} webhooks workers -P threads -c {WEBHOOK_THREADS}",
+            "deliveries_per_s": plain["per_s"], "with_dead_endpoint_per_s": dead["per_s"],
+            "drop_pct": round(drop * 100, 1) if drop is not None else None,
+            "runs": {"plain": plain, "with_dead": dead}}
