@@ -87,6 +87,13 @@ class OutboxRelay:
     def _drain(self) -> None:
         while True:
             batch = self._queue.get()
+            # Under load several commits are waiting: publish them together and mark them
+            # published with one UPDATE instead of one per request.
+            while len(batch) < 200:
+                try:
+                    batch = batch + self._queue.get_nowait()
+                except queue.Empty:
+                    break
             if time.monotonic() < self._paused_until:
                 continue  # broker recently down: relay_pending publishes these
             try:
