@@ -223,7 +223,8 @@ class Progress:
                 f"{time.monotonic() - self.started:6.1f}s {note}")
         if self.tty:
             sys.stderr.write("\r" + line[:150])
-        else:
+        elif frac >= 1.0 or time.monotonic() - getattr(self, "_last", 0.0) >= 5:
+            self._last = time.monotonic()  # not a terminal: a line every 5 s at most
             sys.stderr.write(line[:150] + "\n")
         sys.stderr.flush()
 
