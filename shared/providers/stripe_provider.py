@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from typing import Literal, cast
 
 import requests
 import stripe
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from shared.config import Config
 from shared.errors import (
@@ -56,7 +58,10 @@ _REFUND_DECLINE_CODES = frozenset({
     "charge_expired_for_refund", "insufficient_funds", "balance_insufficient",
     "refund_disputed_payment",
 })
-_STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+_RefundReason = Literal["duplicate", "fraudulent", "requested_by_customer"]
+_STRIPE_REFUND_REASONS: dict[str, _RefundReason] = {
+    "duplicate": "duplicate", "fraudulent": "fraudulent",
+    "requested_by_customer": "requested_by_customer"}
 
 _INTENT_EVENTS = {
     "payment_intent.succeeded": Outcome.SUCCEEDED,
@@ -71,6 +76,12 @@ _REFUND_EVENTS = ("refund.created", "refund.updated", "refund.failed", "charge.r
 
 def _stripe_dict(obj) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _error_body(exc: stripe.StripeError) -> dict:
+    """The ``error`` object of a Stripe error response ({} when there is none)."""
+    json_body = exc.json_body if isinstance(exc.json_body, dict) else {}
+    return json_body.get("error") or {}
 
 
 def _translate(exc: stripe.StripeError, request_copy: dict) -> ProviderError:
@@ -190,14 +201,17 @@ class StripeProvider:
         request_copy = {"endpoint": "POST /v1/payment_intents",
                         "idempotency_key": request.payment_id, "params": redact(params)}
         try:
+            # cast: params may carry payment_method_data.card (a tok_ token), which Stripe
+            # accepts but its typed PaymentIntentCreateParams do not declare.
             intent = _stripe_dict(self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": request.payment_id}))
+                params=cast(PaymentIntentCreateParams, params),
+                options={"idempotency_key": request.payment_id}))
         except stripe.CardError as exc:
             # A decline: Stripe answers 402 and attaches the PaymentIntent it left behind.
-            body = (exc.json_body or {}).get("error") or {}
-            intent = body.get("payment_intent")
-            if intent:
-                return self._intent_result(intent, request_copy, request.amount,
+            body = _error_body(exc)
+            declined_intent = body.get("payment_intent")
+            if declined_intent:
+                return self._intent_result(declined_intent, request_copy, request.amount,
                                            request.currency)
             code, message = _failure_code(body, "card_declined")
             return PaymentResult(outcome=Outcome.FAILED, amount=request.amount,
@@ -270,21 +284,22 @@ class StripeProvider:
         if not request.provider_payment_id:
             raise ProviderError(f"Payment {request.payment_id} never reached Stripe; "
                                 "nothing to refund.", code="provider_payment_id_missing")
-        params: dict = {
+        params: RefundCreateParams = {
             "payment_intent": request.provider_payment_id,
             "amount": request.amount,
             "metadata": {"gateway_refund_id": request.refund_id,
                          "gateway_payment_id": request.payment_id},
         }
-        if request.reason in _STRIPE_REFUND_REASONS:
-            params["reason"] = request.reason
+        reason = _STRIPE_REFUND_REASONS.get(request.reason or "")
+        if reason is not None:
+            params["reason"] = reason
         request_copy = {"endpoint": "POST /v1/refunds", "idempotency_key": request.refund_id,
                         "params": redact(params)}
         try:
             refund = _stripe_dict(self.client.v1.refunds.create(
                 params=params, options={"idempotency_key": request.refund_id}))
         except stripe.InvalidRequestError as exc:
-            body = (exc.json_body or {}).get("error") or {}
+            body = _error_body(exc)
             if exc.code in _REFUND_DECLINE_CODES:
                 return RefundResult(outcome=Outcome.FAILED, amount=request.amount,
                                     currency=request.currency, failure_code=exc.code,
@@ -306,7 +321,8 @@ class StripeProvider:
             elif provider_payment_id:
                 listed = self.client.v1.refunds.list(
                     params={"payment_intent": provider_payment_id, "limit": 100})
-                found = [_stripe_dict(r) for r in listed.data
+                # Refund objects are not dicts (no .get): convert, then match our id.
+                found = [r for r in map(_stripe_dict, listed.data)
                          if (r.get("metadata") or {}).get("gateway_refund_id") == refund_id]
                 if not found:
                     raise ProviderError(f"Stripe has no refund for {refund_id}.",
@@ -396,12 +412,12 @@ def _translate_event(event: Mapping) -> InboundEvent:
         refund = max(listed, key=lambda r: r.get("created") or 0) if listed else None
     if refund is None:
         return InboundEvent(provider_event_id=event_id, event_type=event_type, kind=None)
-    outcome = _refund_outcome(refund.get("status"))
+    refund_outcome = _refund_outcome(refund.get("status"))
     metadata = refund.get("metadata") or {}
     return InboundEvent(
         provider_event_id=event_id, event_type=event_type,
-        kind="refund" if outcome is not None else None, outcome=outcome,
+        kind="refund" if refund_outcome is not None else None, outcome=refund_outcome,
         payment_id=metadata.get("gateway_payment_id"), refund_id=metadata.get("gateway_refund_id"),
         provider_payment_id=refund.get("payment_intent"), provider_refund_id=refund.get("id"),
         amount=refund.get("amount"), currency=str(refund.get("currency") or "").upper() or None,
-        failure_code=refund.get("failure_reason") if outcome is Outcome.FAILED else None)
+        failure_code=refund.get("failure_reason") if refund_outcome is Outcome.FAILED else None)

@@ -143,6 +143,17 @@ def test_refund_succeeds_once_even_when_retried(harness, provider):
     assert fetched.outcome is Outcome.SUCCEEDED
 
 
+def test_refund_found_by_our_id_when_its_provider_id_was_never_learnt(harness, provider):
+    # The refund call timed out before the answer arrived: reconciliation looks it up
+    # with only our refund id and the payment.
+    request, _, paid = _pay(harness, provider)
+    refund = harness.refund_request(request, paid)
+    result = harness.settle_refund(provider, refund, provider.refund(refund))
+    fetched = provider.fetch_refund(refund.refund_id, None, refund.provider_payment_id)
+    assert fetched.outcome is Outcome.SUCCEEDED
+    assert fetched.provider_refund_id == result.provider_refund_id
+
+
 def test_refund_after_server_error_is_made_once(harness, provider):
     request, _, paid = _pay(harness, provider)
     refund = harness.refund_request(request, paid)
