@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 
 class Outcome(str, Enum):
@@ -46,6 +46,16 @@ class PaymentResult:
     # Redacted request/response, stored in transaction_attempts. Never a secret.
     request: dict = field(default_factory=dict)
     response: dict = field(default_factory=dict)
+
+
+class PaymentResultFields(TypedDict, total=False):
+    """``PaymentResult`` keyword arguments a provider module works out once and passes to
+    every outcome branch of one translation: ``PaymentResult(outcome=..., **fields)``."""
+    provider_payment_id: str | None
+    amount: int | None
+    currency: str | None
+    request: dict
+    response: dict
 
 
 @dataclass(frozen=True)

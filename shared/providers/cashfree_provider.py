@@ -52,6 +52,7 @@ from shared.providers.base import (
     Outcome,
     PaymentRequest,
     PaymentResult,
+    PaymentResultFields,
     RefundRequest,
     RefundResult,
 )
@@ -210,9 +211,10 @@ class CashfreeProvider:
                                 code="provider_unknown_status", request=request_copy,
                                 response=response.redacted())
         currency = str(order.get("order_currency") or CURRENCY)
-        common = {"provider_payment_id": order.get("order_id"),
-                  "amount": _minor(order.get("order_amount"), currency), "currency": currency,
-                  "request": request_copy, "response": response.redacted()}
+        common: PaymentResultFields = {
+            "provider_payment_id": order.get("order_id"),
+            "amount": _minor(order.get("order_amount"), currency), "currency": currency,
+            "request": request_copy, "response": response.redacted()}
         outcome = _ORDER_OUTCOMES[status]
         if outcome is Outcome.SUCCEEDED or outcome is Outcome.PROCESSING:
             return PaymentResult(outcome=outcome, **common)
@@ -361,17 +363,17 @@ def _translate_event(event: Mapping) -> InboundEvent:
             currency=currency, failure_code=code, failure_message=message)
     if event_type == "REFUND_STATUS_WEBHOOK":
         refund = data.get("refund") or {}
-        outcome = _REFUND_OUTCOMES.get(refund.get("refund_status"))
+        refund_outcome = _REFUND_OUTCOMES.get(refund.get("refund_status") or "")
         currency = str(refund.get("refund_currency") or CURRENCY)
         return InboundEvent(
             provider_event_id=f"{event_type}:{refund.get('refund_id')}:"
                               f"{refund.get('refund_status')}",
-            event_type=event_type, kind="refund" if outcome is not None else None,
-            outcome=outcome, payment_id=refund.get("order_id"),
+            event_type=event_type, kind="refund" if refund_outcome is not None else None,
+            outcome=refund_outcome, payment_id=refund.get("order_id"),
             refund_id=refund.get("refund_id"), provider_payment_id=refund.get("order_id"),
             provider_refund_id=str(refund["cf_refund_id"]) if refund.get("cf_refund_id")
             else None,
             amount=_minor(refund.get("refund_amount"), currency), currency=currency,
-            failure_code=refund.get("refund_status") if outcome is Outcome.FAILED else None)
+            failure_code=refund.get("refund_status") if refund_outcome is Outcome.FAILED else None)
     return InboundEvent(provider_event_id=f"{event_type}:{event.get('event_time')}",
                         event_type=event_type, kind=None)

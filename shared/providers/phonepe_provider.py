@@ -41,6 +41,7 @@ from shared.providers.base import (
     Outcome,
     PaymentRequest,
     PaymentResult,
+    PaymentResultFields,
     RefundRequest,
     RefundResult,
 )
@@ -179,8 +180,9 @@ class PhonePeProvider:
         response = self._post(PAY_PATH, payload, request_copy)
         outcome, body = self._outcome(response, request_copy)
         data = body.get("data") or {}
-        common = {"provider_payment_id": request.payment_id, "amount": request.amount,
-                  "currency": "INR", "request": request_copy, "response": response.redacted()}
+        common: PaymentResultFields = {
+            "provider_payment_id": request.payment_id, "amount": request.amount,
+            "currency": "INR", "request": request_copy, "response": response.redacted()}
         if outcome is Outcome.FAILED:
             return PaymentResult(outcome=outcome, failure_code=body.get("code"),
                                  failure_message=body.get("message"), **common)
@@ -304,10 +306,11 @@ def _translate_callback(decoded: Mapping) -> InboundEvent:
     if outcome is None or not txn:
         return InboundEvent(provider_event_id=event_id, event_type=code, kind=None)
     failed = outcome is Outcome.FAILED
-    common = {"provider_event_id": event_id, "event_type": code, "outcome": outcome,
-              "amount": data.get("amount"), "currency": "INR",
-              "failure_code": code if failed else None,
-              "failure_message": decoded.get("message") if failed else None}
-    if txn.startswith(_REFUND_PREFIX):
-        return InboundEvent(kind="refund", refund_id=txn, provider_refund_id=txn, **common)
-    return InboundEvent(kind="payment", payment_id=txn, provider_payment_id=txn, **common)
+    is_refund = txn.startswith(_REFUND_PREFIX)
+    return InboundEvent(
+        provider_event_id=event_id, event_type=code, kind="refund" if is_refund else "payment",
+        outcome=outcome,
+        payment_id=None if is_refund else txn, provider_payment_id=None if is_refund else txn,
+        refund_id=txn if is_refund else None, provider_refund_id=txn if is_refund else None,
+        amount=data.get("amount"), currency="INR", failure_code=code if failed else None,
+        failure_message=decoded.get("message") if failed else None)
