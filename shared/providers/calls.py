@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -14,9 +14,24 @@ from shared.db import utcnow
 from shared.errors import ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
 from shared.payments.models import TransactionAttempt
+from shared.providers.base import Outcome
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
+
+
+class ProviderAnswer(Protocol):
+    """What ``call_provider`` records of a provider's answer (PaymentResult, RefundResult)."""
+    @property
+    def outcome(self) -> Outcome: ...
+    @property
+    def failure_code(self) -> str | None: ...
+    @property
+    def request(self) -> dict: ...
+    @property
+    def response(self) -> dict: ...
+
+
+T = TypeVar("T", bound=ProviderAnswer)
 
 
 def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outcome: str,
@@ -36,23 +51,23 @@ def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider
                   refund_id: str | None = None) -> T:
     """Run ``fn`` (one provider call), retrying transient failures; record every attempt.
     Raises the last ProviderError when retries are exhausted or the error is not transient."""
-    ids = dict(merchant_id=merchant_id, provider=provider, operation=operation,
-               payment_id=payment_id, refund_id=refund_id)
-
     def attempt() -> T:
         started = time.perf_counter()
         try:
             result = fn()
         except ProviderError as exc:
             outcome = "transient_error" if isinstance(exc, ProviderTransientError) else "error"
-            record_attempt(db, **ids, outcome=outcome, error_code=exc.code,
+            record_attempt(db, merchant_id=merchant_id, provider=provider,
+                           operation=operation, payment_id=payment_id, refund_id=refund_id,
+                           outcome=outcome, error_code=exc.code,
                            request=exc.request, response=exc.response,
                            duration_ms=int((time.perf_counter() - started) * 1000))
             log.warning("%s %s via %s: %s (%s)", operation, payment_id or refund_id, provider,
                         outcome, exc.code)
             raise
-        record_attempt(db, **ids, outcome=result.outcome.value,
-                       error_code=getattr(result, "failure_code", None),
+        record_attempt(db, merchant_id=merchant_id, provider=provider, operation=operation,
+                       payment_id=payment_id, refund_id=refund_id,
+                       outcome=result.outcome.value, error_code=result.failure_code,
                        request=result.request, response=result.response,
                        duration_ms=int((time.perf_counter() - started) * 1000))
         return result
