@@ -118,9 +118,9 @@ def _truncated(message: str | None) -> str | None:
 
 def _apply_event(session: Session, provider_name: str, event: InboundEvent) -> tuple[bool, str]:
     if event.kind == "payment" and event.outcome is not None:
-        return _apply_payment_event(session, provider_name, event)
+        return _apply_payment_event(session, provider_name, event, event.outcome)
     if event.kind == "refund" and event.outcome is not None:
-        return _apply_refund_event(session, provider_name, event)
+        return _apply_refund_event(session, provider_name, event, event.outcome)
     return False, f"event type {event.event_type!r} is not one the gateway acts on"
 
 
@@ -139,29 +139,31 @@ def _locked_payment(session: Session, provider_name: str,
     return payment
 
 
-def _apply_payment_event(session: Session, provider_name: str,
-                         event: InboundEvent) -> tuple[bool, str]:
+def _apply_payment_event(session: Session, provider_name: str, event: InboundEvent,
+                         outcome: Outcome) -> tuple[bool, str]:
+    """``outcome`` is ``event.outcome``, which the caller checked is not None."""
     payment = _locked_payment(session, provider_name, event)
     if payment is None:
         return False, "no payment of ours matches this event"
     before = payment.status
-    result = PaymentResult(outcome=event.outcome, provider_payment_id=event.provider_payment_id,
+    result = PaymentResult(outcome=outcome, provider_payment_id=event.provider_payment_id,
                            amount=event.amount, currency=event.currency,
                            failure_code=event.failure_code,
                            failure_message=_truncated(event.failure_message))
     if apply_payment_result(session, payment, result):
         return True, f"payment {payment.id}: {before} -> {payment.status}"
-    if event.outcome is Outcome.SUCCEEDED and before in ("failed", "canceled"):
+    if outcome is Outcome.SUCCEEDED and before in ("failed", "canceled"):
         # The customer paid after we had given up on the payment (a retry inside the
         # provider's checkout): money moved that we report as not moved. Loud, for a human.
         log.error("%s reports payment %s succeeded but it is %s; needs a refund or review",
                   provider_name, payment.id, before)
-    return False, (f"payment {payment.id} is {payment.status}; a {event.outcome.value} "
+    return False, (f"payment {payment.id} is {payment.status}; a {outcome.value} "
                    "event does not move it")
 
 
-def _apply_refund_event(session: Session, provider_name: str,
-                        event: InboundEvent) -> tuple[bool, str]:
+def _apply_refund_event(session: Session, provider_name: str, event: InboundEvent,
+                        outcome: Outcome) -> tuple[bool, str]:
+    """``outcome`` is ``event.outcome``, which the caller checked is not None."""
     refund = session.get(Refund, event.refund_id) if event.refund_id else None
     if refund is None and event.provider_refund_id:
         # No id of ours in the event: search only among the refunds of the payment it names.
@@ -172,15 +174,19 @@ def _apply_refund_event(session: Session, provider_name: str,
                 Refund.provider_refund_id == event.provider_refund_id).limit(1)).first()
     if refund is None:
         return False, "no refund of ours matches this event"
-    refund, payment = lock_refund_and_payment(session, refund.id)
+    locked = lock_refund_and_payment(session, refund.id)
+    if locked is None:
+        # Found just above in this transaction, and refunds are never deleted.
+        raise RuntimeError(f"refund {refund.id} disappeared while it was being locked")
+    refund, payment = locked
     if payment.provider != provider_name:
         return False, "no refund of ours matches this event"
     before = refund.status
-    result = RefundResult(outcome=event.outcome, provider_refund_id=event.provider_refund_id,
+    result = RefundResult(outcome=outcome, provider_refund_id=event.provider_refund_id,
                           amount=event.amount, currency=event.currency,
                           failure_code=event.failure_code,
                           failure_message=_truncated(event.failure_message))
     if apply_refund_result(session, refund, payment, result):
         return True, f"refund {refund.id}: {before} -> {refund.status}"
-    return False, (f"refund {refund.id} is {refund.status}; a {event.outcome.value} "
+    return False, (f"refund {refund.id} is {refund.status}; a {outcome.value} "
                    "event does not move it")

@@ -39,6 +39,10 @@ def lock_refund_and_payment(session: Session, refund_id: str) -> tuple[Refund, P
     if refund is None:
         return None
     payment = session.get(Payment, refund.payment_id, with_for_update=True)
+    if payment is None:
+        # payment_id is a foreign key and payments are never deleted.
+        raise RuntimeError(f"refund {refund_id} names payment {refund.payment_id}, "
+                           "which does not exist")
     session.refresh(refund, with_for_update=True)
     return refund, payment
 
@@ -113,6 +117,9 @@ def process_refund(db, config, refund_id: str) -> str:
 
     with db.transaction() as session:
         locked = lock_refund_and_payment(session, refund_id)
+        if locked is None:
+            # Read in the first transaction above, and refunds are never deleted.
+            raise RuntimeError(f"refund {refund_id} disappeared while it was processed")
         refund, payment = locked
         changed = apply_refund_result(session, refund, payment, result)
         return refund.status if changed else f"unchanged {refund.status}"
