@@ -155,6 +155,10 @@ def retry_now(session: Session, attempt: WebhookLog) -> WebhookLog:
         raise Conflict("An attempt of this delivery is already being sent.",
                        code="delivery_in_progress")
     endpoint = session.get(WebhookEndpoint, attempt.endpoint_id, with_for_update=True)
+    if endpoint is None:
+        # endpoint_id is a foreign key and endpoints are only ever soft-deleted.
+        raise RuntimeError(f"webhook log {attempt.id} names endpoint {attempt.endpoint_id}, "
+                           "which does not exist")
     if endpoint.status != "enabled":
         raise Conflict(f"The endpoint is {endpoint.status}; enable it before retrying.",
                        code="endpoint_disabled")

@@ -173,8 +173,8 @@ def queue_depths(config) -> tuple[dict, str | None]:
 
 def delivery_counts(session: Session) -> dict:
     def count(status: str) -> int:
-        return session.scalar(select(func.count()).select_from(WebhookLog)
-                              .where(WebhookLog.status == status))
+        return session.execute(select(func.count()).select_from(WebhookLog)
+                               .where(WebhookLog.status == status)).scalar_one()
 
     oldest_due = session.scalar(select(func.min(WebhookLog.next_retry_at))
                                 .where(WebhookLog.status == "retrying"))

@@ -33,8 +33,9 @@ def normalize_event_filter(events: list[str]) -> list[str]:
 
 def create_endpoint(session: Session, config: Config, merchant_id: str,
                     data: dict) -> WebhookEndpoint:
-    count = session.scalar(select(func.count()).select_from(WebhookEndpoint).where(
-        WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status != "deleted"))
+    count = session.execute(select(func.count()).select_from(WebhookEndpoint).where(
+        WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status != "deleted")
+    ).scalar_one()
     if count >= MAX_ENDPOINTS_PER_MERCHANT:
         raise InvalidRequest(f"A merchant can have at most {MAX_ENDPOINTS_PER_MERCHANT} "
                              "webhook endpoints.", code="endpoint_limit_reached")
@@ -148,6 +149,10 @@ def list_logs(session: Session, merchant_id: str, args: dict) -> Page:
 def retry_log(session: Session, merchant_id: str, log_id: str) -> WebhookLog:
     row = get_log(session, merchant_id, log_id)
     endpoint = session.get(WebhookEndpoint, row.endpoint_id)
+    if endpoint is None:
+        # endpoint_id is a foreign key and endpoints are only ever soft-deleted.
+        raise RuntimeError(f"webhook log {log_id} names endpoint {row.endpoint_id}, "
+                           "which does not exist")
     if endpoint.status == "deleted":
         raise NotFound(f"The endpoint of {log_id!r} was deleted.", param="id")
     return delivery.retry_now(session, row)

@@ -42,7 +42,8 @@ class Target:
 def resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to (tests replace this to fake DNS)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    # sockaddr[0] is the address text for both families (typeshed types it str | int).
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def address_is_public(address: str) -> bool:
