@@ -60,7 +60,7 @@ class SandboxProvider:
             time.sleep(self.config.sandbox_latency_ms / 1000)
 
     def _record(self, kind: str, reference: str, amount: int, currency: str, outcome: Outcome,
-                instrument: str) -> tuple[SandboxCharge, bool]:
+                instrument: str | None) -> tuple[SandboxCharge, bool]:
         """Insert the ledger row once; later calls only count. Returns (row, first call?)."""
         insert = pg_insert if self.db.is_postgres else sqlite_insert
         with self.db.transaction() as session:
