@@ -12,6 +12,7 @@ Like ``process_payment``, no row lock is held across the provider call: a read, 
 from __future__ import annotations
 
 import logging
+from typing import Protocol, runtime_checkable
 
 from shared.errors import Conflict, InvalidRequest, ProviderError
 from shared.payments import service as payment_service
@@ -23,6 +24,15 @@ from shared.providers.registry import get_provider
 log = logging.getLogger(__name__)
 
 PROVIDER = "razorpay"
+
+
+@runtime_checkable
+class ChecksCheckoutSignature(Protocol):
+    """A provider with a browser checkout whose handoff carries a signature
+    (``RazorpayProvider``); not part of the general ``Provider`` interface."""
+
+    def verify_checkout_signature(self, order_id: str, payment_id: str,
+                                  signature: str) -> bool: ...
 
 
 def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
@@ -41,6 +51,8 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
         raise Conflict(f"Payment {payment_id} has no Razorpay order yet; open Checkout with "
                        "the order in its next_action first.", code="payment_not_in_checkout")
     provider = get_provider(PROVIDER, config, db)
+    if not isinstance(provider, ChecksCheckoutSignature):
+        raise RuntimeError(f"the {PROVIDER!r} provider cannot verify Checkout signatures")
     # The signature is checked against *our* order id, so a signature Checkout issued for
     # another order (another payment, perhaps a cheaper one) never verifies this payment.
     signed_for_this_order = handoff["razorpay_order_id"] == order_id
