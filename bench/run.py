@@ -25,7 +25,7 @@ from bench.stack import GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_
 PHASE1_SECONDS = int(os.environ.get("BENCH_PHASE1_S", "10"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
 WORKER_CONCURRENCY = 4
-WORKER_CAP_S = 100
+WORKER_CAP_S = 60
 
 
 def median(values):

@@ -160,7 +160,7 @@ def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
     t0 = time.monotonic()
     seen: set[tuple[str, str]] = set()
     first = last = None
-    deadline = t0 + 60
+    deadline = t0 + 45
     while len(seen) < expected and time.monotonic() < deadline:
         time.sleep(0.25)
         for rec in receiver.poll():
