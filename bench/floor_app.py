@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 from flask import Flask, request
@@ -45,7 +45,7 @@ def _resources():
 def create_payment():
     body = request.get_json()
     pool, broker = _resources()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     payment_id, event_id = "pay_" + secrets.token_hex(13), "evt_" + secrets.token_hex(13)
     payment = {"id": payment_id, "object": "payment", "amount": body["amount"],
                "currency": body["currency"], "status": "pending",
