@@ -6,6 +6,7 @@
   checkout waiting on the customer, a lost provider webhook): ask again. The job is idempotent
   and, once the provider has the payment, only asks for its status.
 - A provider webhook stored but still ``received`` after ``STUCK_PENDING_AFTER_S``: apply it.
+- An event whose webhook fan-out has not run after ``STUCK_PENDING_AFTER_S``: run it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy import delete, select, update
 
 from shared import outbox
 from shared.db import utcnow
+from shared.events.models import Event
 from shared.outbox import OutboxMessage
 from shared.payments.inbound import PROCESS_QUEUE, PROCESS_TASK
 from shared.payments.models import Payment, ProviderEvent
@@ -60,4 +62,12 @@ def sweep_stuck_work(db, config) -> dict:
         for event_id in events:
             outbox.enqueue(session, PROCESS_TASK, [event_id], PROCESS_QUEUE)
         counts["provider_events"] = len(events)
+        # Events whose webhook fan-out never ran.
+        unfanned = list(session.scalars(
+            select(Event.id).where(Event.fanned_out_at.is_(None),
+                                   Event.created_at < pending_cutoff)
+            .order_by(Event.created_at).limit(BATCH)))
+        for event_id in unfanned:
+            outbox.enqueue(session, "gateway.fan_out_event", [event_id], "webhooks")
+        counts["events"] = len(unfanned)
     return counts

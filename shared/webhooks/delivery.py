@@ -127,8 +127,13 @@ def fan_out_event(db, event_id: str) -> int:
     attempt are skipped."""
     with db.transaction() as session:
         event = session.get(Event, event_id, with_for_update=True)
+        if event is None:
+            return 0
+        # Done, in the same transaction as the attempts: the sweeper re-runs fan-outs that
+        # never got here (a lost message, a task that failed while the database was down).
+        event.fanned_out_at = utcnow()
         # Pings go only to the endpoint being tested (see service.send_test_event).
-        if event is None or event.type == "ping":
+        if event.type == "ping":
             return 0
         already = set(session.scalars(select(WebhookLog.endpoint_id)
                                       .where(WebhookLog.event_id == event.id)))

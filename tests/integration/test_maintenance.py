@@ -97,3 +97,19 @@ def test_a_checkout_the_customer_never_finished_expires(client, merchant, db, co
     with db.transaction() as session:
         payment = session.get(Payment, pid)
     assert (payment.failure_code, payment.next_action) == ("checkout_expired", None)
+
+
+def test_sweeper_redoes_event_fan_outs_that_never_ran(client, merchant, db, config):
+    from shared.events.models import Event
+    from shared.webhooks.delivery import fan_out_event
+    client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}})
+    with db.transaction() as session:
+        event = session.scalars(select(Event)).one()
+        event.created_at = utcnow() - timedelta(hours=1)
+    before = len(jobs(db, "gateway.fan_out_event"))
+    assert sweep_stuck_work(db, config)["events"] == 1
+    assert jobs(db, "gateway.fan_out_event")[before:] == [[event.id]]
+    fan_out_event(db, event.id)
+    assert sweep_stuck_work(db, config)["events"] == 0

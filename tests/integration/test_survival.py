@@ -91,3 +91,24 @@ def test_jobs_lost_by_the_broker_are_republished(live_client, merchant, db, star
     start_beat(**FAST_RECOVERY)
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
              message="lost jobs to be swept up")
+
+
+def test_events_whose_fan_out_was_lost_still_reach_the_receiver(
+        live_client, make_merchant, db, start_worker, start_beat, flush_redis, make_receiver):
+    merchant = make_merchant("Acme")
+    receiver = make_receiver()
+    response = live_client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
+                                json={"url": receiver.url, "events": ["payment.created"]})
+    assert response.status_code == 201
+    ids = create_many(live_client, merchant, 4)
+    # The fan-out jobs were queued for these events; Redis loses them all.
+    wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="fan-outs to be queued")
+    flush_redis.flushall()
+    start_worker(queues="payments,maintenance", **FAST_RECOVERY)
+    start_worker(queues="webhooks", pool="threads", concurrency=4, **FAST_RECOVERY)
+    start_beat(**FAST_RECOVERY)
+
+    def delivered():
+        got = {r.event["data"]["object"]["id"] for r in receiver.received()}
+        return got >= set(ids)
+    wait_for(delivered, 60, message="every payment.created event to be delivered")
