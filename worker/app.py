@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery.signals import setup_logging, worker_process_init
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.broker import make_celery
 from shared.config import Config
@@ -23,6 +24,15 @@ celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
 })
 celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
 app = celery
+
+
+def gateway_task(name: str):
+    """A task that, when the database is briefly unreachable (a restart, a failover), retries
+    itself with backoff instead of failing and being acknowledged. Tasks are idempotent, and
+    the sweeper picks up anything that still slips through."""
+    return celery.task(name=name, autoretry_for=(OperationalError, InterfaceError),
+                       retry_backoff=1, retry_backoff_max=30, retry_jitter=True,
+                       max_retries=10)
 
 
 @setup_logging.connect

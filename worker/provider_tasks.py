@@ -4,10 +4,10 @@ from __future__ import annotations
 from shared.metrics import TASK_OUTCOMES
 from shared.payments.inbound import process_provider_event as process_provider_event_service
 from worker import context
-from worker.app import celery
+from worker.app import gateway_task
 
 
-@celery.task(name="gateway.process_provider_event")
+@gateway_task("gateway.process_provider_event")
 def process_provider_event(provider_event_id: int) -> str:
     outcome = process_provider_event_service(context.db(), context.config(), provider_event_id)
     TASK_OUTCOMES.labels("process_provider_event", outcome.split(" ")[0]).inc()

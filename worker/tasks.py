@@ -9,7 +9,7 @@ from shared.metrics import TASK_OUTCOMES
 from shared.payments.processing import process_payment as process_payment_service
 from shared.refunds.processing import process_refund as process_refund_service
 from worker import context
-from worker.app import celery
+from worker.app import gateway_task
 
 
 def _outcome(task: str, outcome: str) -> str:
@@ -17,34 +17,34 @@ def _outcome(task: str, outcome: str) -> str:
     return outcome
 
 
-@celery.task(name="gateway.process_payment")
+@gateway_task("gateway.process_payment")
 def process_payment(payment_id: str) -> str:
     return _outcome("process_payment",
                     process_payment_service(context.db(), context.config(), payment_id))
 
 
-@celery.task(name="gateway.process_refund")
+@gateway_task("gateway.process_refund")
 def process_refund(refund_id: str) -> str:
     return _outcome("process_refund",
                     process_refund_service(context.db(), context.config(), refund_id))
 
 
-@celery.task(name="gateway.relay_outbox")
+@gateway_task("gateway.relay_outbox")
 def relay_outbox() -> int:
     cfg = context.config()
     return context.db().outbox_relay.relay_pending(older_than_s=cfg.outbox_relay_after_s)
 
 
-@celery.task(name="gateway.sweep_stuck_work")
+@gateway_task("gateway.sweep_stuck_work")
 def sweep_stuck() -> dict:
     return sweep_stuck_work(context.db(), context.config())
 
 
-@celery.task(name="gateway.purge_idempotency_keys")
+@gateway_task("gateway.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired(context.db(), context.config().idempotency_ttl_s)
 
 
-@celery.task(name="gateway.purge_published_outbox")
+@gateway_task("gateway.purge_published_outbox")
 def purge_published_outbox() -> int:
     return purge_published_outbox_rows(context.db(), keep_s=24 * 3600)

@@ -6,20 +6,20 @@ from __future__ import annotations
 from shared.metrics import DELIVERY_OUTCOMES, TASK_OUTCOMES
 from shared.webhooks import delivery
 from worker import context
-from worker.app import celery
+from worker.app import gateway_task
 
 # Outcomes that are a real HTTP attempt (busy/skipped sent nothing).
 _ATTEMPT_OUTCOMES = {"succeeded", "retrying", "failed", "dead"}
 
 
-@celery.task(name="gateway.fan_out_event")
+@gateway_task("gateway.fan_out_event")
 def fan_out_event(event_id: str) -> int:
     created = delivery.fan_out_event(context.db(), event_id)
     TASK_OUTCOMES.labels("fan_out_event", "ok").inc()
     return created
 
 
-@celery.task(name="gateway.deliver_webhook")
+@gateway_task("gateway.deliver_webhook")
 def deliver_webhook(log_id: str) -> str:
     outcome = delivery.deliver(context.db(), context.config(), log_id)
     TASK_OUTCOMES.labels("deliver_webhook", outcome).inc()
@@ -28,7 +28,7 @@ def deliver_webhook(log_id: str) -> str:
     return outcome
 
 
-@celery.task(name="gateway.dispatch_due_webhooks")
+@gateway_task("gateway.dispatch_due_webhooks")
 def dispatch_due_webhooks() -> dict:
     counts = delivery.dispatch_due(context.db())
     TASK_OUTCOMES.labels("dispatch_due_webhooks", "ok").inc()
