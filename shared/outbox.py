@@ -78,20 +78,23 @@ class OutboxRelay:
         if not self.background:
             self._publish_and_mark(list(messages))
             return
-        if self._thread_pid != os.getpid():  # first use in this (possibly forked) process
-            self._queue = queue.SimpleQueue()
-            threading.Thread(target=self._drain, name="outbox-relay", daemon=True).start()
+        pending = self._queue
+        if pending is None or self._thread_pid != os.getpid():
+            # First use in this (possibly forked) process: its own queue and thread.
+            pending = self._queue = queue.SimpleQueue()
+            threading.Thread(target=self._drain, args=(pending,), name="outbox-relay",
+                             daemon=True).start()
             self._thread_pid = os.getpid()
-        self._queue.put([(m.id, m.task, m.args, m.queue) for m in messages])
+        pending.put([(m.id, m.task, m.args, m.queue) for m in messages])
 
-    def _drain(self) -> None:
+    def _drain(self, pending: queue.SimpleQueue) -> None:
         while True:
-            batch = self._queue.get()
+            batch = pending.get()
             # Under load several commits are waiting: publish them together and mark them
             # published with one UPDATE instead of one per request.
             while len(batch) < 200:
                 try:
-                    batch = batch + self._queue.get_nowait()
+                    batch = batch + pending.get_nowait()
                 except queue.Empty:
                     break
             if time.monotonic() < self._paused_until:
@@ -116,10 +119,13 @@ class OutboxRelay:
                             exc_info=True)
 
     def _publish_all(self, messages: Iterable[OutboxMessage]) -> list[int]:
-        published = []
+        published: list[int] = []
+        publish = self.publish
+        if publish is None:
+            return published
         for message in messages:
             try:
-                self.publish(message.task, message.args, message.queue)
+                publish(message.task, message.args, message.queue)
             except Exception as exc:  # broker down: the periodic relay will publish it
                 log.warning("outbox: publish of %s #%s deferred: %s", message.task, message.id,
                             type(exc).__name__)
