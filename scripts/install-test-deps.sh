@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a Debian/Ubuntu machine: PostgreSQL and Redis server
-# binaries from the OS package manager (only when missing), and the project with its test
+# Installs what the test suite (and `make bench`/`make chaos`) needs on a Debian/Ubuntu machine:
+# PostgreSQL and Redis server binaries and wrk from the OS package manager (only when missing), and the project with its test
 # extras in .venv. The tests start their own throwaway servers; nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ need_pkgs=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
   || need_pkgs+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+command -v wrk >/dev/null 2>&1 || need_pkgs+=(wrk)   # the load generator of `make bench`
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "==> installing ${need_pkgs[*]} from the OS package manager"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
