@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite (and `make bench`/`make chaos`) needs on a Debian/Ubuntu machine:
-# PostgreSQL and Redis server binaries and wrk from the OS package manager (only when missing), and the project with its test
-# extras in .venv. The tests start their own throwaway servers; nothing is left running.
+# Installs what the test suite (and `make bench` / `make chaos`) needs on Debian or Ubuntu:
+# PostgreSQL, Redis and wrk from the OS package manager (only when missing), and the project
+# with its test extras in .venv. The tests start their own throwaway servers; nothing is left
+# running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
