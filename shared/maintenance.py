@@ -64,9 +64,12 @@ def sweep_stuck_work(db, config) -> dict:
         counts["provider_events"] = len(events)
         # Events whose webhook fan-out never ran.
         unfanned = list(session.scalars(
-            select(Event.id).where(Event.fanned_out_at.is_(None),
-                                   Event.created_at < pending_cutoff)
-            .order_by(Event.created_at).limit(BATCH)))
+            select(Event.id).where(Event.fan_out_pending_since < pending_cutoff)
+            .order_by(Event.fan_out_pending_since).limit(BATCH)
+            .with_for_update(skip_locked=True)))
+        if unfanned:
+            session.execute(update(Event).where(Event.id.in_(unfanned))
+                            .values(fan_out_pending_since=now))
         for event_id in unfanned:
             outbox.enqueue(session, "gateway.fan_out_event", [event_id], "webhooks")
         counts["events"] = len(unfanned)

@@ -1,4 +1,4 @@
-"""mark events whose webhook fan-out ran, so the sweeper can redo the ones that did not
+"""track events whose webhook fan-out has not run, so the sweeper can redo lost ones
 
 Revision ID: 0004
 Revises: 0003
@@ -12,22 +12,21 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
+WHERE = "fan_out_pending_since IS NOT NULL"
+
 
 def upgrade() -> None:
+    # Existing events were fanned out by then: the new column starts NULL (nothing pending).
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("fanned_out_at", sa.DateTime(timezone=True),
+        batch_op.add_column(sa.Column("fan_out_pending_since", sa.DateTime(timezone=True),
                                       nullable=True))
-    # Events written before this revision were fanned out by then.
-    op.execute("UPDATE events SET fanned_out_at = created_at")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_not_fanned_out", ["created_at"], unique=False,
-                              postgresql_where=sa.text("fanned_out_at IS NULL"),
-                              sqlite_where=sa.text("fanned_out_at IS NULL"))
+        batch_op.create_index("ix_events_fan_out_pending", ["fan_out_pending_since"],
+                              unique=False, postgresql_where=sa.text(WHERE),
+                              sqlite_where=sa.text(WHERE))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_not_fanned_out",
-                            postgresql_where=sa.text("fanned_out_at IS NULL"),
-                            sqlite_where=sa.text("fanned_out_at IS NULL"))
-        batch_op.drop_column("fanned_out_at")
+        batch_op.drop_index("ix_events_fan_out_pending", postgresql_where=sa.text(WHERE),
+                            sqlite_where=sa.text(WHERE))
+        batch_op.drop_column("fan_out_pending_since")

@@ -15,9 +15,9 @@ class Event(Base):
         Index(None, "merchant_id", "type", "id"),
         Index(None, "object_id"),
         # The sweeper's view: events whose fan-out has not run yet (normally a handful).
-        Index("ix_events_not_fanned_out", "created_at",
-              postgresql_where=text("fanned_out_at IS NULL"),
-              sqlite_where=text("fanned_out_at IS NULL")),
+        Index("ix_events_fan_out_pending", "fan_out_pending_since",
+              postgresql_where=text("fan_out_pending_since IS NOT NULL"),
+              sqlite_where=text("fan_out_pending_since IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -26,5 +26,7 @@ class Event(Base):
     object_id: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set by webhook fan-out in the transaction that creates the delivery attempts.
-    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the event is written; cleared by webhook fan-out in the transaction that creates
+    # the delivery attempts. The sweeper re-runs fan-outs pending too long, and moves this
+    # forward each time so it asks once per interval, not on every sweep.
+    fan_out_pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,8 @@ EVENT_TYPES = (
 def record_event(session: Session, merchant_id: str, event_type: str, obj: dict) -> Event:
     now = utcnow()
     event = Event(id=new_id("event"), merchant_id=merchant_id, type=event_type,
-                  object_id=obj["id"], data={"object": obj}, created_at=now)
+                  object_id=obj["id"], data={"object": obj}, created_at=now,
+                  fan_out_pending_since=now)
     session.add(event)
     outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
     return event

@@ -131,7 +131,7 @@ def fan_out_event(db, event_id: str) -> int:
             return 0
         # Done, in the same transaction as the attempts: the sweeper re-runs fan-outs that
         # never got here (a lost message, a task that failed while the database was down).
-        event.fanned_out_at = utcnow()
+        event.fan_out_pending_since = None
         # Pings go only to the endpoint being tested (see service.send_test_event).
         if event.type == "ping":
             return 0

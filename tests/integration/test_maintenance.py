@@ -107,9 +107,13 @@ def test_sweeper_redoes_event_fan_outs_that_never_ran(client, merchant, db, conf
         "payment_method": {"type": "card", "token": "tok_success"}})
     with db.transaction() as session:
         event = session.scalars(select(Event)).one()
-        event.created_at = utcnow() - timedelta(hours=1)
+        assert event.fan_out_pending_since is not None
+        event.fan_out_pending_since = utcnow() - timedelta(hours=1)
     before = len(jobs(db, "gateway.fan_out_event"))
     assert sweep_stuck_work(db, config)["events"] == 1
     assert jobs(db, "gateway.fan_out_event")[before:] == [[event.id]]
-    fan_out_event(db, event.id)
+    # Asked once per interval, not on every sweep.
     assert sweep_stuck_work(db, config)["events"] == 0
+    fan_out_event(db, event.id)
+    with db.transaction() as session:
+        assert session.get(Event, event.id).fan_out_pending_since is None
