@@ -24,6 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.harness.processes import kill_process_group
 from tests.harness.services import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,12 +103,7 @@ class ReceiverProcess:
         return new
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
+        kill_process_group(self.proc, sig, timeout=10)
 
 
 def signature_ok(secret: str, record: dict) -> bool:

@@ -71,16 +71,7 @@ class Gunicorn:
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        processes.kill_process_group(self.proc, sig)
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)

@@ -28,6 +28,24 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05, message: 
         time.sleep(interval)
 
 
+def kill_process_group(proc: subprocess.Popen | None, sig: int = signal.SIGKILL,
+                       timeout: float = 20) -> None:
+    """Signal a process started with ``start_new_session=True`` and everything it forked
+    (a Celery parent and its pool, gunicorn and its workers); SIGKILL if it outstays
+    ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
 class GatewayProcess:
     def __init__(self, args: list[str], env: dict, ready_marker: str | None) -> None:
         self.args = args
@@ -54,13 +72,7 @@ class GatewayProcess:
             return ""
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole process group (the Celery parent and its pool children)."""
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(30)
+        kill_process_group(self.proc, sig, timeout=30)
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM) if self.proc and self.proc.poll() is None else None
