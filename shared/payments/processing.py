@@ -9,23 +9,20 @@ twice (redelivery after a crash, a duplicate publish) never charges twice.
 """
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
+from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.orders import service as order_service
 from shared.payments.models import Payment
 from shared.payments.states import payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
-from shared.providers.calls import call_provider
+from shared.providers.calls import settle_provider_call
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
-
-log = logging.getLogger(__name__)
 
 
 def move_payment(session: Session, payment: Payment, new_status: str, event_type: str) -> bool:
@@ -103,19 +100,11 @@ def process_payment(db, config, payment_id: str) -> str:
         def fn():
             return provider.create_payment(request)
         operation = "create_payment"
-    try:
-        result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider_name,
-                               operation=operation, payment_id=payment_id)
-    except ProviderTransientError:
-        # Still processing; reconciliation asks again later with the same idempotency key.
-        return "transient"
-    except ProviderConfigError as exc:
-        result = PaymentResult(outcome=Outcome.FAILED, failure_code="provider_configuration",
-                               failure_message=exc.message[:500])
-    except ProviderError as exc:
-        log.error("payment %s: provider error %s; left processing for reconciliation",
-                  payment_id, exc.code)
-        return "provider_error"
+    result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=merchant_id,
+                                  provider=provider_name, operation=operation,
+                                  payment_id=payment_id)
+    if isinstance(result, str):
+        return result
 
     if provider_payment_id is not None and expired and result.outcome is Outcome.PROCESSING:
         # The customer never finished the provider's checkout; stop polling. A capture that

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.db import utcnow
-from shared.errors import ProviderError, ProviderTransientError
+from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
 from shared.payments.models import TransactionAttempt
 from shared.providers.base import Outcome
@@ -78,3 +78,25 @@ def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider
         wait=wait_exponential_jitter(initial=config.provider_retry_base_ms / 1000, max=10),
         reraise=True)
     return retrying(attempt)
+
+
+def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., T], *,
+                         merchant_id: str, provider: str, operation: str,
+                         payment_id: str | None = None, refund_id: str | None = None
+                         ) -> T | str:
+    """``call_provider`` for a worker job: the provider's answer; a FAILED answer built with
+    ``failed`` when the provider refuses our credentials or request (retrying cannot help);
+    or ``"transient"`` / ``"provider_error"`` when the object should stay ``processing`` for
+    the sweeper to ask again later, with the same idempotency key."""
+    try:
+        return call_provider(db, config, fn, merchant_id=merchant_id, provider=provider,
+                             operation=operation, payment_id=payment_id, refund_id=refund_id)
+    except ProviderTransientError:
+        return "transient"
+    except ProviderConfigError as exc:
+        return failed(outcome=Outcome.FAILED, failure_code="provider_configuration",
+                      failure_message=exc.message[:500])
+    except ProviderError as exc:
+        log.error("%s %s via %s: provider error %s; left processing for reconciliation",
+                  operation, refund_id or payment_id, provider, exc.code)
+        return "provider_error"

@@ -5,23 +5,19 @@ adds to the payment's ``amount_refunded``; a failed one gives its reservation ba
 """
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
+from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
 from shared.payments.states import refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
-from shared.providers.calls import call_provider
+from shared.providers.calls import settle_provider_call
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
 from shared.representation import refund_object
-
-log = logging.getLogger(__name__)
 
 
 def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
@@ -102,18 +98,11 @@ def process_refund(db, config, refund_id: str) -> str:
         def fn():
             return provider.refund(request)
         operation = "refund"
-    try:
-        result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider_name,
-                               operation=operation, refund_id=refund_id,
-                               payment_id=request.payment_id)
-    except ProviderTransientError:
-        return "transient"
-    except ProviderConfigError as exc:
-        result = RefundResult(outcome=Outcome.FAILED, failure_code="provider_configuration",
-                              failure_message=exc.message[:500])
-    except ProviderError as exc:
-        log.error("refund %s: provider error %s; left processing", refund_id, exc.code)
-        return "provider_error"
+    result = settle_provider_call(db, config, fn, RefundResult, merchant_id=merchant_id,
+                                  provider=provider_name, operation=operation,
+                                  refund_id=refund_id, payment_id=request.payment_id)
+    if isinstance(result, str):
+        return result
 
     with db.transaction() as session:
         locked = lock_refund_and_payment(session, refund_id)
