@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.auth import merchant_id, requires
 from api.responses import db, json_response
 from api.schemas.common import list_envelope
 from api.schemas.webhooks import EventListArgs, EventSchema
@@ -16,6 +16,7 @@ blp = Blueprint("events", __name__, description="Events: what happened, as deliv
 
 @blp.route("/events")
 class Events(MethodView):
+    @requires("events.read")
     @blp.arguments(EventListArgs, location="query")
     @blp.response(200, EventSchema(many=True))
     def get(self, args):
@@ -28,6 +29,7 @@ class Events(MethodView):
 
 @blp.route("/events/<event_id>")
 class EventById(MethodView):
+    @requires("events.read")
     @blp.response(200, EventSchema)
     def get(self, event_id):
         """Retrieve an event"""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.auth import merchant_id, requires
 from api.responses import db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.orders import OrderCreateSchema, OrderListArgs, OrderSchema
@@ -15,13 +15,16 @@ blp = Blueprint("orders", __name__, description="Orders: what a customer is aske
 
 @blp.route("/orders")
 class Orders(MethodView):
+    @requires("orders.write")
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
     def post(self, data):
         """Create an order"""
         mid = merchant_id()
-        return run_create(lambda s: order_service.create_order(s, mid, data), order_object)
+        return run_create(lambda s: order_service.create_order(s, mid, data), order_object,
+                          audit="order.create")
 
+    @requires("orders.read")
     @blp.arguments(OrderListArgs, location="query")
     @blp.response(200, OrderSchema(many=True))
     def get(self, args):
@@ -34,6 +37,7 @@ class Orders(MethodView):
 
 @blp.route("/orders/<order_id>")
 class OrderById(MethodView):
+    @requires("orders.read")
     @blp.response(200, OrderSchema)
     def get(self, order_id):
         """Retrieve an order"""

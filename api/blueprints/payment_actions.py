@@ -5,7 +5,8 @@ from flask import Blueprint as FlaskBlueprint
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.audit_trail import audit_change
+from api.auth import merchant_id, requires
 from api.responses import config, db, json_response
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentSchema
@@ -19,11 +20,14 @@ blp = Blueprint("payment_actions", __name__,
 
 @blp.route("/payments/<payment_id>/verify")
 class VerifyCheckout(MethodView):
+    @requires("payments.write")
     @blp.arguments(RazorpayCheckoutVerificationSchema)
     @blp.response(200, PaymentSchema)
     def post(self, data, payment_id):
         """Verify a Razorpay Checkout signature and confirm the payment with Razorpay"""
         payment = verify_razorpay_checkout(db(), config(), merchant_id(), payment_id, data)
+        with db().transaction() as session:  # the verify commits its own steps
+            audit_change(session, "payment.verify", payment.id)
         return json_response(payment_object(payment))
 
 

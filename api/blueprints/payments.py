@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.audit_trail import audit_change
+from api.auth import merchant_id, requires
 from api.responses import config, db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.payments import (
@@ -21,14 +22,16 @@ blp = Blueprint("payments", __name__,
 
 @blp.route("/payments")
 class Payments(MethodView):
+    @requires("payments.write")
     @blp.arguments(PaymentCreateSchema)
     @blp.response(201, PaymentSchema)
     def post(self, data):
         """Create a payment (answers 201 pending; a worker calls the provider)"""
         mid, cfg = merchant_id(), config()
         return run_create(lambda s: payment_service.create_payment(s, cfg, mid, data),
-                          payment_object)
+                          payment_object, audit="payment.create")
 
+    @requires("payments.read")
     @blp.arguments(PaymentListArgs, location="query")
     @blp.response(200, PaymentSchema(many=True))
     def get(self, args):
@@ -41,6 +44,7 @@ class Payments(MethodView):
 
 @blp.route("/payments/<payment_id>")
 class PaymentById(MethodView):
+    @requires("payments.read")
     @blp.response(200, PaymentSchema)
     def get(self, payment_id):
         """Retrieve a payment"""
@@ -48,11 +52,13 @@ class PaymentById(MethodView):
             return json_response(payment_object(
                 payment_service.get_payment(session, merchant_id(), payment_id)))
 
+    @requires("payments.write")
     @blp.arguments(PaymentUpdateSchema)
     @blp.response(200, PaymentSchema)
     def patch(self, data, payment_id):
         """Cancel a payment not yet sent to a provider, or change metadata/description"""
         with db().transaction() as session:
             payment = payment_service.update_payment(session, merchant_id(), payment_id, data)
+            audit_change(session, "payment.update", payment.id)
             body = payment_object(payment)
         return json_response(body)

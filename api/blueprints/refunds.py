@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.auth import merchant_id, requires
 from api.responses import db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.refunds import RefundCreateSchema, RefundListArgs, RefundSchema
@@ -15,13 +15,16 @@ blp = Blueprint("refunds", __name__, description="Refunds: partial or full, neve
 
 @blp.route("/refunds")
 class Refunds(MethodView):
+    @requires("refunds.write")
     @blp.arguments(RefundCreateSchema)
     @blp.response(201, RefundSchema)
     def post(self, data):
         """Refund a completed payment (omit amount to refund what is left)"""
         mid = merchant_id()
-        return run_create(lambda s: refund_service.create_refund(s, mid, data), refund_object)
+        return run_create(lambda s: refund_service.create_refund(s, mid, data), refund_object,
+                          audit="refund.create")
 
+    @requires("refunds.read")
     @blp.arguments(RefundListArgs, location="query")
     @blp.response(200, RefundSchema(many=True))
     def get(self, args):
@@ -34,6 +37,7 @@ class Refunds(MethodView):
 
 @blp.route("/refunds/<refund_id>")
 class RefundById(MethodView):
+    @requires("refunds.read")
     @blp.response(200, RefundSchema)
     def get(self, refund_id):
         """Retrieve a refund"""
