@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id, requires
+from api.auth import livemode, merchant_id, requires, with_mode
 from api.responses import db, json_response
 from api.schemas.common import list_envelope
 from api.schemas.webhooks import EventListArgs, EventSchema
@@ -22,7 +22,7 @@ class Events(MethodView):
     def get(self, args):
         """List events, newest first (filter: type)"""
         with db().transaction() as session:
-            page = event_service.list_events(session, merchant_id(), args)
+            page = event_service.list_events(session, merchant_id(), with_mode(args))
             return json_response(list_envelope([event_object(e) for e in page.rows],
                                                page.has_more))
 
@@ -35,4 +35,5 @@ class EventById(MethodView):
         """Retrieve an event"""
         with db().transaction() as session:
             return json_response(event_object(
-                event_service.get_event(session, merchant_id(), event_id)))
+                event_service.get_event(session, merchant_id(), event_id,
+                                        livemode=livemode())))

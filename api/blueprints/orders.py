@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id, requires
+from api.auth import livemode, merchant_id, requires, with_mode
 from api.responses import db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.orders import OrderCreateSchema, OrderListArgs, OrderSchema
@@ -20,7 +20,7 @@ class Orders(MethodView):
     @blp.response(201, OrderSchema)
     def post(self, data):
         """Create an order"""
-        mid = merchant_id()
+        mid, data = merchant_id(), with_mode(data)
         return run_create(lambda s: order_service.create_order(s, mid, data), order_object,
                           audit="order.create")
 
@@ -30,7 +30,7 @@ class Orders(MethodView):
     def get(self, args):
         """List orders, newest first"""
         with db().transaction() as session:
-            page = order_service.list_orders(session, merchant_id(), args)
+            page = order_service.list_orders(session, merchant_id(), with_mode(args))
             return json_response(list_envelope([order_object(o) for o in page.rows],
                                                page.has_more))
 
@@ -43,4 +43,5 @@ class OrderById(MethodView):
         """Retrieve an order"""
         with db().transaction() as session:
             return json_response(order_object(
-                order_service.get_order(session, merchant_id(), order_id)))
+                order_service.get_order(session, merchant_id(), order_id,
+                                        livemode=livemode())))

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.audit_trail import audit_change
-from api.auth import merchant_id, requires
+from api.auth import livemode, merchant_id, requires, with_mode
 from api.responses import config, db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.payments import (
@@ -27,7 +27,7 @@ class Payments(MethodView):
     @blp.response(201, PaymentSchema)
     def post(self, data):
         """Create a payment (answers 201 pending; a worker calls the provider)"""
-        mid, cfg = merchant_id(), config()
+        mid, cfg, data = merchant_id(), config(), with_mode(data)
         return run_create(lambda s: payment_service.create_payment(s, cfg, mid, data),
                           payment_object, audit="payment.create")
 
@@ -37,7 +37,8 @@ class Payments(MethodView):
     def get(self, args):
         """List payments, newest first (filters: status, order_id, created[gte], created[lt])"""
         with db().transaction() as session:
-            page = payment_service.list_payments(session, merchant_id(), args)
+            page = payment_service.list_payments(session, merchant_id(),
+                                                 with_mode(args))
             return json_response(list_envelope([payment_object(p) for p in page.rows],
                                                page.has_more))
 
@@ -50,7 +51,8 @@ class PaymentById(MethodView):
         """Retrieve a payment"""
         with db().transaction() as session:
             return json_response(payment_object(
-                payment_service.get_payment(session, merchant_id(), payment_id)))
+                payment_service.get_payment(session, merchant_id(), payment_id,
+                                            livemode=livemode())))
 
     @requires("payments.write")
     @blp.arguments(PaymentUpdateSchema)
@@ -58,7 +60,8 @@ class PaymentById(MethodView):
     def patch(self, data, payment_id):
         """Cancel a payment not yet sent to a provider, or change metadata/description"""
         with db().transaction() as session:
-            payment = payment_service.update_payment(session, merchant_id(), payment_id, data)
+            payment = payment_service.update_payment(session, merchant_id(), payment_id,
+                                                     with_mode(data))
             audit_change(session, "payment.update", payment.id)
             body = payment_object(payment)
         return json_response(body)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id, requires
+from api.auth import livemode, merchant_id, requires, with_mode
 from api.responses import db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.refunds import RefundCreateSchema, RefundListArgs, RefundSchema
@@ -20,7 +20,7 @@ class Refunds(MethodView):
     @blp.response(201, RefundSchema)
     def post(self, data):
         """Refund a completed payment (omit amount to refund what is left)"""
-        mid = merchant_id()
+        mid, data = merchant_id(), with_mode(data)
         return run_create(lambda s: refund_service.create_refund(s, mid, data), refund_object,
                           audit="refund.create")
 
@@ -30,7 +30,7 @@ class Refunds(MethodView):
     def get(self, args):
         """List refunds, newest first (filters: payment_id, status)"""
         with db().transaction() as session:
-            page = refund_service.list_refunds(session, merchant_id(), args)
+            page = refund_service.list_refunds(session, merchant_id(), with_mode(args))
             return json_response(list_envelope([refund_object(r) for r in page.rows],
                                                page.has_more))
 
@@ -43,4 +43,5 @@ class RefundById(MethodView):
         """Retrieve a refund"""
         with db().transaction() as session:
             return json_response(refund_object(
-                refund_service.get_refund(session, merchant_id(), refund_id)))
+                refund_service.get_refund(session, merchant_id(), refund_id,
+                                          livemode=livemode())))
