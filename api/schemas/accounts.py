@@ -13,6 +13,15 @@ Password = lambda **kw: fields.String(  # noqa: E731
 Name = lambda **kw: fields.String(validate=validate.Length(1, 200), **kw)  # noqa: E731
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false only (marshmallow's Boolean also takes "yes", "on", 1, ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class RegisterSchema(Schema):
     merchant_name = Name(required=True)
     email = Email(required=True)
@@ -25,7 +34,7 @@ class LoginSchema(Schema):
     # tell which emails could exist; only types and sizes are checked here.
     email = fields.String(required=True, validate=validate.Length(1, 320))
     password = fields.String(required=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH))
-    livemode = fields.Boolean(load_default=False, metadata={
+    livemode = StrictBoolean(load_default=False, metadata={
         "description": "Sign in to live mode (default: test mode)."})
 
 
@@ -85,7 +94,7 @@ class UserUpdateSchema(Schema):
 
 
 class ApiKeyCreateSchema(Schema):
-    livemode = fields.Boolean(metadata={
+    livemode = StrictBoolean(metadata={
         "description": "Issue a live key (sk_live_); default: the mode of the caller."})
 
 
