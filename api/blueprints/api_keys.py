@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 
 from api.auth import current_principal, merchant_id, requires
 from api.responses import db, json_response, run_create
-from api.schemas.accounts import ApiKeyCreateSchema, ApiKeySchema
-from api.schemas.common import ListArgs, list_envelope
+from api.schemas.accounts import AccountListArgs, ApiKeyCreateSchema, ApiKeySchema
+from api.schemas.common import list_envelope
 from shared.merchants import credentials
 from shared.merchants.models import ApiKey
 
@@ -32,7 +32,7 @@ class ApiKeys(MethodView):
             pair[1], secret=pair[0].api_key))
 
     @requires("api_keys.read")
-    @blp.arguments(ListArgs, location="query")
+    @blp.arguments(AccountListArgs, location="query")
     @blp.response(200, ApiKeySchema(many=True))
     def get(self, args):
         """List API keys (their prefixes, never the secrets), newest first"""

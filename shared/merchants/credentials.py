@@ -109,7 +109,7 @@ def create_merchant(session: Session, name: str, email: str | None = None,
 def revoke_key(session: Session, key_id: str, actor: Actor = CLI_ACTOR,
                merchant_id: str | None = None) -> ApiKey:
     """Revoke a key; with ``merchant_id`` only that merchant's (another's is not found)."""
-    key = session.get(ApiKey, key_id, with_for_update=True)
+    key = None if "\x00" in key_id else session.get(ApiKey, key_id, with_for_update=True)
     if key is None or (merchant_id is not None and key.merchant_id != merchant_id):
         raise NotFound(f"No API key {key_id!r}.", param="key_id")
     if key.revoked_at is None:

@@ -144,7 +144,7 @@ def create_user(session: Session, config: Config, merchant_id: str, *, email: st
 
 
 def get_user(session: Session, merchant_id: str, user_id: str, *, lock: bool = False) -> User:
-    user = session.get(User, user_id, with_for_update=lock)
+    user = None if "\x00" in user_id else session.get(User, user_id, with_for_update=lock)
     if user is None or user.merchant_id != merchant_id:
         raise NotFound(f"No such user: {user_id!r}.", param="id")
     return user

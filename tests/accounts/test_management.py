@@ -154,3 +154,22 @@ def test_cli_create_user_reads_the_password_from_stdin(base_env, client, db):
     login = client.post("/api/v1/auth/login",
                         json={"email": "cli@example.com", "password": PASSWORD})
     assert login.status_code == 200 and login.get_json()["user"]["role"] == "admin"
+
+
+def test_nul_characters_are_400_or_404_never_500(client, register):
+    owner = register()
+    h = owner["headers"]
+    for path, body in [
+            ("/api/v1/auth/login", {"email": "a\u0000@x.com", "password": PASSWORD}),
+            ("/api/v1/auth/login", {"email": "a@x.com", "password": "abc\u0000defghijklmn"}),
+            ("/api/v1/auth/refresh", {"refresh_token": "rt_\u0000"}),
+            ("/api/v1/auth/register", {"merchant_name": "A\u0000", "email": "n@x.com",
+                                       "password": PASSWORD}),
+            ("/api/v1/users", {"email": "u@x.com", "name": "N\u0000", "role": "viewer",
+                               "password": PASSWORD})]:
+        r = client.post(path, json=body, headers=h)
+        assert r.status_code == 400, (path, r.get_data(as_text=True))
+    assert client.get("/api/v1/audit_logs?action=a%00b", headers=h).status_code == 400
+    assert client.get("/api/v1/users?starting_after=usr_%00", headers=h).status_code == 400
+    assert client.get("/api/v1/users/usr_%00", headers=h).status_code == 404
+    assert client.delete("/api/v1/api_keys/key_%00", headers=h).status_code == 404
