@@ -143,6 +143,17 @@ def create_user(session: Session, config: Config, merchant_id: str, *, email: st
     return user
 
 
+def create_demo_owner(session: Session, config: Config, merchant_id: str) -> tuple[User, str]:
+    """The development demo merchant's owner, with a random password returned once (for
+    ``gateway dev`` to print; it is stored only as its argon2 hash)."""
+    import secrets
+    password = secrets.token_urlsafe(12)
+    user = create_user(session, config, merchant_id,
+                       email=f"owner+{merchant_id.lower()}@demo.invalid", name="Demo owner",
+                       role="owner", password=password, actor=Actor("operator", "cli"))
+    return user, password
+
+
 def get_user(session: Session, merchant_id: str, user_id: str, *, lock: bool = False) -> User:
     user = None if "\x00" in user_id else session.get(User, user_id, with_for_update=lock)
     if user is None or user.merchant_id != merchant_id:

@@ -173,3 +173,13 @@ def test_nul_characters_are_400_or_404_never_500(client, register):
     assert client.get("/api/v1/users?starting_after=usr_%00", headers=h).status_code == 400
     assert client.get("/api/v1/users/usr_%00", headers=h).status_code == 404
     assert client.delete("/api/v1/api_keys/key_%00", headers=h).status_code == 404
+
+
+def test_the_demo_owner_can_sign_in_with_the_password_shown_once(client, db, config,
+                                                                 make_merchant):
+    merchant = make_merchant("Demo merchant")
+    with db.transaction() as s:
+        owner, password = user_service.create_demo_owner(s, config, merchant["merchant_id"])
+        assert password not in owner.password_hash
+    r = client.post("/api/v1/auth/login", json={"email": owner.email, "password": password})
+    assert r.status_code == 200 and r.get_json()["user"]["role"] == "owner"
