@@ -159,3 +159,18 @@ def test_a_user_signs_in_to_test_mode_unless_asking_for_live(client, register):
     refreshed = client.post("/api/v1/auth/refresh",
                             json={"refresh_token": live["refresh_token"]}).get_json()
     assert refreshed["livemode"] is True
+
+
+def test_an_idempotency_key_never_replays_across_modes(client, modes):
+    body = {"amount": 100, "currency": "INR"}
+    test = client.post("/api/v1/orders", headers={**modes["test"], "Idempotency-Key": "same"},
+                       json=body)
+    live = client.post("/api/v1/orders", headers={**modes["live"], "Idempotency-Key": "same"},
+                       json=body)
+    assert test.status_code == 201 and test.get_json()["livemode"] is False
+    assert live.status_code == 422, live.get_data(as_text=True)
+    assert live.get_json()["error"]["code"] == "idempotency_key_reused"
+    again = client.post("/api/v1/orders", headers={**modes["test"], "Idempotency-Key": "same"},
+                        json=body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == test.get_json()["id"]
