@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from flask import Response, current_app, request
 
-from api.auth import merchant_id
+from api.audit_trail import audit_change
+from api.auth import livemode, merchant_id
 from api.errors import error_body
 from shared.errors import GatewayError
 from shared.idempotency import service as idempotency
@@ -29,17 +30,24 @@ def config():
 _REPLAYABLE_ERRORS = {400, 403, 404, 422}
 
 
-def run_create(handler: Callable, serialize: Callable, status: int = 201) -> Response:
+def run_create(handler: Callable, serialize: Callable, status: int = 201,
+               audit: str | None = None) -> Response:
     """Run ``handler(session)`` in one transaction and answer ``serialize(result)``. With an
-    Idempotency-Key the stored answer commits in the same transaction as the object."""
+    Idempotency-Key the stored answer commits in the same transaction as the object.
+    ``audit`` names the audit-log action written in that transaction (not on a replay)."""
     key = request.headers.get("Idempotency-Key")
     database = db()
     if key is None:
         with database.transaction() as session:
             body = serialize(handler(session))
+            if audit:
+                audit_change(session, audit, body.get("id"))
         return json_response(body, status)
 
-    fingerprint = idempotency.request_fingerprint(request.method, request.path,
+    # A live request never replays a test answer (nor the reverse): the same key used in
+    # the other mode is "reused with different parameters". Test fingerprints are unchanged.
+    scope = request.path + (" livemode" if livemode() else "")
+    fingerprint = idempotency.request_fingerprint(request.method, scope,
                                                   request.get_json(silent=True))
     claimed = idempotency.claim(database, merchant_id(), key, fingerprint)
     if isinstance(claimed, idempotency.Replay):
@@ -49,6 +57,8 @@ def run_create(handler: Callable, serialize: Callable, status: int = 201) -> Res
     try:
         with database.transaction() as session:
             body = serialize(handler(session))
+            if audit:
+                audit_change(session, audit, body.get("id"))
             text = json.dumps(body, separators=(",", ":"))
             idempotency.complete(session, claimed, status, text)
     except GatewayError as exc:
