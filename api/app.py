@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 from api.auth import KeyCache, current_principal
 from api.errors import register_error_handlers
+from api.protection import install as install_protection
 from api.request_context import register_request_hooks
 from shared.broker import make_celery, make_publisher
 from shared.config import Config
@@ -50,6 +51,7 @@ def create_app(config: Config | None = None, db: Database | None = None,
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))
 
     register_request_hooks(app)
+    install_protection(app, config)  # CORS preflights and rate limits, before authentication
 
     @app.before_request
     def _authenticate():
