@@ -82,8 +82,8 @@ def _install_rate_limits(app: Flask, limiter: RateLimiter) -> None:
         decision = g.get("rate_limit")
         if decision is not None:
             response.headers["RateLimit-Limit"] = str(decision.limit)
-            response.headers["RateLimit-Remaining"] = str(decision.remaining)
-            response.headers["RateLimit-Reset"] = str(decision.reset_after_s)
             if not decision.allowed:
+                response.headers["RateLimit-Remaining"] = str(decision.remaining)
+                response.headers["RateLimit-Reset"] = str(decision.reset_after_s)
                 response.headers["Retry-After"] = str(decision.reset_after_s)
         return response

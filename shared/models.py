@@ -7,11 +7,14 @@ from shared.merchants.models import ApiKey, Merchant
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
+from shared.notifications.models import Notification, NotificationSettings
 from shared.refunds.models import Refund
+from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
     "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
+    "BlocklistEntry", "RiskSettings", "VelocityHit", "Notification", "NotificationSettings",
 ]

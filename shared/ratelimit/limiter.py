@@ -40,9 +40,11 @@ _OFF = ("", "off", "none", "0")
 class Decision:
     allowed: bool
     limit: int
-    remaining: int
-    reset_after_s: int      # seconds until the window has room again
-    enforced: bool = True   # False when the limiter failed open
+    # Known only for a refused request: reading the window costs a second Redis round trip
+    # (as much as the check itself), which every allowed request would pay for a header.
+    remaining: int | None = None
+    reset_after_s: int | None = None   # seconds until the window has room again
+    enforced: bool = True               # False when the limiter failed open
 
 
 def limit_item(rate: str, burst: int) -> RateLimitItem | None:
@@ -94,18 +96,18 @@ class RateLimiter:
             return None
         if time.monotonic() < self._paused_until:
             RATE_LIMIT_FAIL_OPEN.inc()
-            return Decision(True, item.amount, item.amount, 0, enforced=False)
+            return Decision(True, item.amount, enforced=False)
         try:
-            allowed = strategy.hit(item, scope, identity)
+            if strategy.hit(item, scope, identity):
+                RATE_LIMIT_DECISIONS.labels(scope, "allow").inc()
+                return Decision(True, item.amount)
             stats = strategy.get_window_stats(item, scope, identity)
         except Exception as exc:  # any storage failure: let the request through
             self._fail_open(exc)
-            return Decision(True, item.amount, item.amount, 0, enforced=False)
-        RATE_LIMIT_DECISIONS.labels(scope, "allow" if allowed else "limit").inc()
-        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-        if not allowed:
-            reset_after = max(1, reset_after)
-        return Decision(allowed, item.amount, max(0, stats.remaining), reset_after)
+            return Decision(True, item.amount, enforced=False)
+        RATE_LIMIT_DECISIONS.labels(scope, "limit").inc()
+        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return Decision(False, item.amount, max(0, stats.remaining), reset_after)
 
     def _fail_open(self, exc: Exception) -> None:
         RATE_LIMIT_FAIL_OPEN.inc()

@@ -17,3 +17,7 @@ def make_app(config, db, published):
         application.testing = True
         return application
     return make
+
+
+# Local webhook receivers, the same fixture the integration tests use.
+from tests.integration.conftest import make_receiver  # noqa: E402,F401

@@ -21,11 +21,10 @@ def test_default_is_100_a_second_with_a_burst_of_200():
 def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchant,
                                                                flush_redis):
     client = make_app(rate_limit="5/second", rate_limit_burst=5).test_client()
-    for i in range(5):
+    for _ in range(5):
         ok = client.get("/api/v1/payments", headers=merchant["headers"])
         assert ok.status_code == 200
         assert ok.headers["RateLimit-Limit"] == "5"
-        assert ok.headers["RateLimit-Remaining"] == str(4 - i)
     refused = client.get("/api/v1/payments", headers=merchant["headers"])
     assert refused.status_code == 429
     error = refused.get_json()["error"]
