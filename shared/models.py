@@ -4,10 +4,10 @@ from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
 from shared.merchants.models import ApiKey, Merchant
+from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
-from shared.notifications.models import Notification, NotificationSettings
 from shared.refunds.models import Refund
 from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
