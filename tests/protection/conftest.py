@@ -21,3 +21,19 @@ def make_app(config, db, published):
 
 # Local webhook receivers, the same fixture the integration tests use.
 from tests.integration.conftest import make_receiver  # noqa: E402,F401
+
+
+@pytest.fixture
+def smtp_server():
+    from tests.harness.smtp import SmtpServer
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def twilio():
+    from tests.simulators.twilio_sim import TwilioSimulator
+    simulator = TwilioSimulator().start()
+    yield simulator
+    simulator.stop()
