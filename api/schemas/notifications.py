@@ -8,6 +8,15 @@ from api.schemas.payments import E164
 from shared.notifications.models import CHANNELS, NOTIFICATION_STATUSES
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: not 1, "yes" or null."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Must be true or false.")
+        return value
+
+
 def _e164(value: str) -> bool:
     if not E164.match(value):
         raise ValidationError("Must be an E.164 number, e.g. +14155550123.")
@@ -15,11 +24,11 @@ def _e164(value: str) -> bool:
 
 
 class NotificationSettingsUpdateSchema(Schema):
-    customer_email_receipts = fields.Boolean(truthy={True}, falsy={False}, metadata={
+    customer_email_receipts = StrictBoolean(metadata={
         "description": "Email the customer a receipt when a payment or refund completes."})
-    customer_sms_receipts = fields.Boolean(truthy={True}, falsy={False}, metadata={
+    customer_sms_receipts = StrictBoolean(metadata={
         "description": "Text the customer a receipt (needs customer.phone on the payment)."})
-    merchant_email_alerts = fields.Boolean(truthy={True}, falsy={False}, metadata={
+    merchant_email_alerts = StrictBoolean(metadata={
         "description": "Email the merchant when an endpoint is disabled or a payout ends."})
     alert_phone = fields.String(allow_none=True, validate=_e164, metadata={
         "description": "Also send merchant alerts to this number by SMS."})
