@@ -183,3 +183,13 @@ def test_a_blocked_payment_reaches_the_merchant_as_payment_failed(
     assert payment["id"] == pid and payment["failure_code"] == "risk_blocked"
     assert payment["risk"] == {"decision": "block", "rules": ["blocklist:email"]}
     assert run(db, None, pid)[4] == 0  # already failed: never charged, never called
+
+
+def test_defaults_are_ten_payments_in_ten_minutes_and_zero_turns_velocity_off(
+        client, merchant, db, config):
+    from shared.config import Config
+    defaults = Config.from_env({})
+    assert (defaults.risk_velocity, defaults.risk_velocity_window_s) == (10, 600)
+    off = config.with_overrides(risk_velocity=0)
+    for _ in range(3):
+        assert run(db, off, create(client, merchant, email=EMAIL))[1] == "completed"
