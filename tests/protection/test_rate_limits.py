@@ -20,7 +20,7 @@ def test_default_is_100_a_second_with_a_burst_of_200():
 
 def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchant,
                                                                flush_redis):
-    client = make_app(rate_limit="5/second", rate_limit_burst=5).test_client()
+    client = make_app(rate_limit="5/minute", rate_limit_burst=5).test_client()
     for _ in range(5):
         ok = client.get("/api/v1/payments", headers=merchant["headers"])
         assert ok.status_code == 200
@@ -36,7 +36,7 @@ def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchan
 
 
 def test_each_credential_has_its_own_limit(make_app, make_merchant, flush_redis):
-    client = make_app(rate_limit="3/second", rate_limit_burst=3).test_client()
+    client = make_app(rate_limit="3/minute", rate_limit_burst=3).test_client()
     first, second = make_merchant("First"), make_merchant("Second")
     for _ in range(3):
         assert client.get("/api/v1/payments", headers=first["headers"]).status_code == 200
@@ -46,15 +46,15 @@ def test_each_credential_has_its_own_limit(make_app, make_merchant, flush_redis)
 
 def test_the_limit_is_shared_by_every_api_process(make_app, merchant, flush_redis):
     # Two apps are two gunicorn workers: the window is in Redis, not in the process.
-    one = make_app(rate_limit="4/second", rate_limit_burst=4).test_client()
-    two = make_app(rate_limit="4/second", rate_limit_burst=4).test_client()
+    one = make_app(rate_limit="4/minute", rate_limit_burst=4).test_client()
+    two = make_app(rate_limit="4/minute", rate_limit_burst=4).test_client()
     for client in (one, two, one, two):
         assert client.get("/api/v1/payments", headers=merchant["headers"]).status_code == 200
     assert two.get("/api/v1/payments", headers=merchant["headers"]).status_code == 429
 
 
 def test_unauthenticated_routes_are_limited_per_ip(make_app, flush_redis):
-    client = make_app(rate_limit="3/second", rate_limit_burst=3).test_client()
+    client = make_app(rate_limit="3/minute", rate_limit_burst=3).test_client()
     for _ in range(3):
         assert client.get("/metrics").status_code == 200
     assert client.get("/metrics").status_code == 429
@@ -66,7 +66,7 @@ def test_a_refused_request_changes_nothing(make_app, merchant, flush_redis, db):
     from sqlalchemy import func, select
 
     from shared.payments.models import Payment
-    client = make_app(rate_limit="1/second", rate_limit_burst=1).test_client()
+    client = make_app(rate_limit="1/minute", rate_limit_burst=1).test_client()
     body = {"amount": 100, "currency": "INR",
             "payment_method": {"type": "card", "token": "tok_success"}}
     assert client.post("/api/v1/payments", headers=merchant["headers"],
@@ -84,7 +84,7 @@ def _closed_port() -> int:
 
 
 def test_redis_down_fails_open_logged_and_counted(make_app, merchant, caplog):
-    client = make_app(rate_limit="1/second", rate_limit_burst=1,
+    client = make_app(rate_limit="1/minute", rate_limit_burst=1,
                       redis_url=f"redis://127.0.0.1:{_closed_port()}/0").test_client()
     before = _fail_open_count()
     body = {"amount": 100, "currency": "INR",
