@@ -26,10 +26,9 @@ def add_to_blocklist(session: Session, merchant_id: str, actor: str, kind: str,
                      value: str) -> BlocklistEntry:
     entry = BlocklistEntry(id=f"{BLOCKLIST_PREFIX}_{ulid()}", merchant_id=merchant_id,
                            type=kind, value=normalise(kind, value), created_at=utcnow())
+    session.add(entry)
     try:
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
+        session.flush()  # the unique index decides between two racing adds
     except IntegrityError:
         raise Conflict(f"That {kind} is already on the blocklist.", code="already_blocklisted",
                        param="value") from None
