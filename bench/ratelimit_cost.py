@@ -14,6 +14,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 
 from bench.stack import OUT_DIR, Stack, http_json, run_wrk
 
@@ -23,13 +24,26 @@ BODY = {"amount": 1000, "currency": "INR",
 MEASURED_LIMIT = {"RATE_LIMIT": "1000000/second", "RATE_LIMIT_BURST": "2000000"}
 
 
+def _warm(url: str, key: str, requests: int = 20, patience_s: float = 120.0) -> None:
+    """Warm imports, pools and the key cache; a loaded machine may take a while at first."""
+    deadline = time.monotonic() + patience_s
+    done = 0
+    while done < requests:
+        try:
+            http_json("POST", url + "/api/v1/payments", key, BODY, timeout=30)
+            done += 1
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 def measure(stack: Stack, runs: int, seconds: int, connections: int) -> dict:
     servers = {"off": stack.gunicorn(name="web-limiter-off", env={"RATE_LIMIT": "off"}),
                "on": stack.gunicorn(name="web-limiter-on", env=MEASURED_LIMIT)}
     env = {"BENCH_KEY": stack.api_key, "BENCH_PATH": "/api/v1/payments"}
     for server in servers.values():
-        for _ in range(20):  # warm imports, pools and the key cache
-            http_json("POST", server.url + "/api/v1/payments", stack.api_key, BODY)
+        _warm(server.url, stack.api_key)
     samples: dict[str, list[dict]] = {"off": [], "on": []}
     for run in range(runs):
         for name in ("off", "on"):

@@ -193,3 +193,28 @@ def test_defaults_are_ten_payments_in_ten_minutes_and_zero_turns_velocity_off(
     off = config.with_overrides(risk_velocity=0)
     for _ in range(3):
         assert run(db, off, create(client, merchant, email=EMAIL))[1] == "completed"
+
+
+def test_velocity_counts_are_exact_when_workers_race(db, merchant):
+    import threading
+    import time
+
+    from shared.risk import velocity
+    racers = 8
+    barrier = threading.Barrier(racers)
+    counts: list[int] = []
+
+    def one(i: int) -> None:
+        with db.transaction() as session:
+            barrier.wait()
+            seen = velocity.count_and_record(session, merchant["merchant_id"], f"pay_race{i}",
+                                             {"email": "racer@example.com"}, 600)
+            time.sleep(0.05)  # hold the transaction open as a slow claim would
+            counts.append(seen["email"])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == list(range(1, racers + 1))
