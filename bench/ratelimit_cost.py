@@ -38,6 +38,22 @@ def _warm(url: str, key: str, requests: int = 20, patience_s: float = 120.0) -> 
             time.sleep(1)
 
 
+def limiter_call_us(redis_url: str, calls: int = 2000) -> dict:
+    """The limiter's own cost per request (one Redis round trip), in microseconds: steadier
+    than req/s on a shared machine."""
+    from shared.ratelimit.limiter import RateLimiter, limit_item
+    limiter = RateLimiter(limit_item(MEASURED_LIMIT["RATE_LIMIT"],
+                                     int(MEASURED_LIMIT["RATE_LIMIT_BURST"])), redis_url)
+    timings = []
+    for i in range(calls):
+        started = time.perf_counter()
+        limiter.hit("credential", f"key_bench{i % 50}")
+        timings.append((time.perf_counter() - started) * 1e6)
+    timings.sort()
+    return {"p50_us": round(timings[len(timings) // 2]),
+            "p99_us": round(timings[int(len(timings) * 0.99)])}
+
+
 def measure(stack: Stack, runs: int, seconds: int, connections: int) -> dict:
     servers = {"off": stack.gunicorn(name="web-limiter-off", env={"RATE_LIMIT": "off"}),
                "on": stack.gunicorn(name="web-limiter-on", env=MEASURED_LIMIT)}
@@ -55,7 +71,9 @@ def measure(stack: Stack, runs: int, seconds: int, connections: int) -> dict:
     off = statistics.median(s["rps"] for s in samples["off"])
     on = statistics.median(s["rps"] for s in samples["on"])
     refused = sum(s["errors"] for s in samples["on"])
-    return {"connections": connections, "seconds": seconds, "runs": runs,
+    call = limiter_call_us(stack.redis.url)
+    return {"limiter_call_p50_us": call["p50_us"], "limiter_call_p99_us": call["p99_us"],
+            "connections": connections, "seconds": seconds, "runs": runs,
             "rps_limiter_off": round(off, 1), "rps_limiter_on": round(on, 1),
             "cost_percent": round((off - on) / off * 100, 2) if off else None,
             "errors_with_limiter": refused, "samples": samples}
@@ -77,7 +95,8 @@ def main(argv=None) -> int:
     print(f"POST /api/v1/payments, {args.connections} connections, median of {args.runs}: "
           f"limiter off {result['rps_limiter_off']} req/s, on {result['rps_limiter_on']} "
           f"req/s, cost {result['cost_percent']} % (target < 5 %), "
-          f"errors with limiter {result['errors_with_limiter']}")
+          f"errors with limiter {result['errors_with_limiter']}; one limiter check "
+          f"p50 {result['limiter_call_p50_us']} us, p99 {result['limiter_call_p99_us']} us")
     return 0
 
 

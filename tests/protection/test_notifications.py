@@ -270,3 +270,16 @@ def test_receipt_through_real_workers_and_a_mail_server_down_never_blocks_the_pa
     wait_for(lambda: smtp_server.mails or None, 30, message="the receipt")
     assert smtp_server.mails[0].rcpt_tos == [CUSTOMER["email"]]
     assert wait_for(lambda: rows(db, object_id=pid)[0].status == "sent", 10)
+
+
+def test_a_upi_receipt_names_the_method_but_not_the_vpa(client, merchant, db, mail_config):
+    settings(client, merchant, customer_email_receipts=True, customer_sms_receipts=True)
+    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 900, "currency": "INR", "customer": CUSTOMER,
+        "payment_method": {"type": "upi", "vpa": "success@sandbox"}})
+    pid = response.get_json()["id"]
+    assert process_payment(db, mail_config, pid) == "completed"
+    email, sms = rows(db, object_id=pid)
+    assert "Paid by: upi" in email.body
+    for row in (email, sms):
+        assert "success@sandbox" not in row.body and "success@sandbox" not in (row.subject or "")
