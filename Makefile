@@ -3,7 +3,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help run install test test-deps lint migrate-check bench chaos clean
+.PHONY: help run install test test-deps lint migrate-check bench bench-ratelimit chaos clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -30,6 +30,9 @@ lint: ## ruff on everything, mypy on the domain package
 
 bench: ## Measure API, worker, webhook and scale figures on loopback (< 10 min; var/bench/)
 	$(PY) -m bench.run
+
+bench-ratelimit: ## What the Redis rate limiter costs POST /payments (limiter off vs on; ~1 min)
+	$(PY) -m bench.ratelimit_cost
 
 chaos: ## Inject faults (worker/web kill -9, Redis stop, PostgreSQL restart) while payments flow
 	$(PY) -m bench.chaos

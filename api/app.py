@@ -8,6 +8,7 @@ from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal
 from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
+from api.protection import install as install_protection
 from api.request_context import register_request_hooks
 from shared.broker import make_celery, make_publisher
 from shared.config import Config
@@ -53,6 +54,7 @@ def create_app(config: Config | None = None, db: Database | None = None,
 
     register_request_hooks(app)
     register_audit_hooks(app)
+    install_protection(app, config)  # CORS preflights and rate limits, before authentication
 
     @app.before_request
     def _authenticate():

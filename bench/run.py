@@ -20,6 +20,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from bench import ratelimit_cost
 from bench.stack import GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_wrk
 
 PHASE1_SECONDS = int(os.environ.get("BENCH_PHASE1_S", "10"))
@@ -328,6 +329,7 @@ def main(argv=None) -> int:
     try:
         if "1" in phases:
             attempt("1", lambda: phase_post(stack, args.runs))
+            attempt("1-ratelimit", lambda: ratelimit_cost.measure(stack, args.runs, 5, 32))
         if "2" in phases:
             attempt("2", lambda: phase_worker(stack, args.runs))
         if "3" in phases or "4" in phases:

@@ -97,6 +97,8 @@ class Stack:
             "GATEWAY_VAR_DIR": self.var_dir, "SECRET_KEY": "bench-secret-key-0123456789",
             "LOG_LEVEL": "WARNING", "SANDBOX_LATENCY_MS": "0", "AUTH_CACHE_TTL_S": "5",
             "PROVIDER_RETRY_BASE_MS": "10",
+            # Every bench payment uses one sandbox token: velocity would block all but 10.
+            "RISK_VELOCITY": "0",
             **(extra_env or {}),
         }
         from shared.db import Database

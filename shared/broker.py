@@ -14,7 +14,7 @@ from kombu import Queue
 
 from shared.config import Config
 
-QUEUES = ("payments", "refunds", "webhooks", "maintenance")
+QUEUES = ("payments", "refunds", "webhooks", "maintenance", "notifications")
 
 ROUTES = {
     "gateway.process_payment": {"queue": "payments"},

@@ -58,6 +58,15 @@ def _schedule(raw: str | None) -> tuple[int, ...]:
     return values
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"CORS_ORIGINS entries must be http(s)://host[:port] or *, got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class ProviderCredentials:
     stripe_secret_key: str = ""
@@ -126,6 +135,22 @@ class Config:
     password_hash_time_cost: int = 3
     password_hash_memory_kib: int = 65536
     password_hash_parallelism: int = 4
+    # Protection (SPEC "Protection"): rate limits, CORS, risk rules, notifications.
+    rate_limit: str = "100/second"
+    rate_limit_burst: int = 200
+    cors_origins: tuple[str, ...] = ()
+    cors_allow_credentials: bool = False
+    risk_velocity: int = 10
+    risk_velocity_window_s: int = 600
+    smtp_url: str = ""
+    smtp_from: str = "Payment Gateway <no-reply@localhost>"
+    smtp_timeout_s: int = 10
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    notification_max_attempts: int = 6
+    notification_retry_base_s: int = 30
     providers: ProviderCredentials = field(default_factory=ProviderCredentials)
 
     @property
@@ -183,6 +208,21 @@ class Config:
             password_hash_time_cost=_int(env, "PASSWORD_HASH_TIME_COST", 3),
             password_hash_memory_kib=_int(env, "PASSWORD_HASH_MEMORY_KIB", 65536),
             password_hash_parallelism=_int(env, "PASSWORD_HASH_PARALLELISM", 4),
+            rate_limit=env.get("RATE_LIMIT", "100/second").strip(),
+            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 200),
+            cors_origins=_origins(env.get("CORS_ORIGINS", "")),
+            cors_allow_credentials=_bool(env, "CORS_ALLOW_CREDENTIALS", False),
+            risk_velocity=_int(env, "RISK_VELOCITY", 10),
+            risk_velocity_window_s=_int(env, "RISK_VELOCITY_WINDOW_S", 600),
+            smtp_url=env.get("SMTP_URL", ""),
+            smtp_from=env.get("SMTP_FROM") or "Payment Gateway <no-reply@localhost>",
+            smtp_timeout_s=_int(env, "SMTP_TIMEOUT_S", 10),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_from=env.get("TWILIO_FROM", ""),
+            twilio_api_base=env.get("TWILIO_API_BASE") or "https://api.twilio.com",
+            notification_max_attempts=_int(env, "NOTIFICATION_MAX_ATTEMPTS", 6),
+            notification_retry_base_s=_int(env, "NOTIFICATION_RETRY_BASE_S", 30),
             providers=ProviderCredentials.from_env(env),
         )
         config.check()
@@ -190,6 +230,10 @@ class Config:
 
     def check(self) -> None:
         """Refuse to run production on development defaults, with a one-line reason."""
+        if "*" in self.cors_origins and self.cors_allow_credentials:
+            raise ConfigurationError(
+                "CORS_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS=true; "
+                "list the origins")
         if not self.is_production:
             return
         if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 16:

@@ -48,7 +48,7 @@ def run_dev(config: Config, port: int = 8000) -> int:
         # Deliveries wait on the network, so they get their own queue and a thread pool.
         subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "worker", "--loglevel",
                           "INFO", "-P", "threads", "--concurrency", "8", "-n", "webhooks@%h",
-                          "-Q", "webhooks"]),
+                          "-Q", "webhooks,notifications"]),
         subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "beat", "--loglevel", "INFO"]),
     ]
 

@@ -4,10 +4,12 @@ from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
 from shared.merchants.models import ApiKey, Merchant
+from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
 from shared.refunds.models import Refund
+from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.users.models import LoginFailure, RefreshToken, User
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
@@ -15,5 +17,6 @@ __all__ = [
     "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User", "RefreshToken",
-    "LoginFailure",
+    "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit", "Notification",
+    "NotificationSettings",
 ]

@@ -25,7 +25,7 @@ def payment_object(p) -> dict:
             "payment_method": p.payment_method, "customer": p.customer,
             "description": p.description, "metadata": p.metadata_ or {},
             "failure_code": p.failure_code, "failure_message": p.failure_message,
-            "attempts": p.attempts, "next_action": p.next_action,
+            "attempts": p.attempts, "next_action": p.next_action, "risk": p.risk,
             "livemode": bool(p.livemode),
             "created_at": iso(p.created_at), "updated_at": iso(p.updated_at)}
 

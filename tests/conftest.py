@@ -39,6 +39,8 @@ def base_env(postgres, redis_server, tmp_path_factory) -> dict:
         "AUTH_CACHE_TTL_S": "0",
         "PROVIDER_RETRY_BASE_MS": "10",
         "LOG_LEVEL": "INFO",
+        # Most tests pay with one sandbox token many times; tests/protection turns it on.
+        "RISK_VELOCITY": "0",
     }
 
 

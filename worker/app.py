@@ -11,7 +11,7 @@ from shared.logging_setup import configure_logging
 config = Config.from_env()
 celery = make_celery(config)
 celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
-                            "worker.webhook_tasks"], beat_schedule={
+                            "worker.webhook_tasks", "worker.notification_tasks"], beat_schedule={
     "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
     "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
                          "schedule": config.sweep_interval_s},
@@ -21,6 +21,12 @@ celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
     # in the queue longer than a few seconds is superseded by a newer one, so it expires.
     "dispatch-due-webhooks": {"task": "gateway.dispatch_due_webhooks", "schedule": 1.0,
                               "options": {"queue": "webhooks", "expires": 5}},
+    # Notifications (retries with backoff live in the database) and risk velocity upkeep.
+    "dispatch-due-notifications": {"task": "gateway.dispatch_due_notifications",
+                                   "schedule": 5.0,
+                                   "options": {"queue": "notifications", "expires": 10}},
+    "purge-risk-velocity-hits": {"task": "gateway.purge_risk_velocity_hits",
+                                 "schedule": 3600.0},
 })
 celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
 app = celery

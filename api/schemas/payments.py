@@ -1,6 +1,7 @@
 """Payment request and response schemas: validation and OpenAPI documentation at once."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC
 
@@ -58,10 +59,20 @@ class PaymentMethodSchema(Schema):
             raise ValidationError(f"Required for a {data['type']} payment method.", field)
 
 
+def _ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValidationError("Not a valid IPv4 or IPv6 address.") from None
+    return True
+
+
 class CustomerSchema(Schema):
     email = fields.Email(validate=validate.Length(max=320))
     phone = fields.String()
     name = fields.String(validate=validate.Length(1, 200))
+    ip = fields.String(validate=validate.And(validate.Length(max=45), _ip_address),
+                       metadata={"description": "The customer's IP, for risk rules."})
 
     @validates_schema
     def _phone(self, data, **kwargs):
@@ -114,6 +125,9 @@ class PaymentSchema(Schema):
     failure_message = fields.String(allow_none=True)
     attempts = fields.Integer()
     next_action = fields.Dict(allow_none=True)
+    risk = fields.Dict(allow_none=True, metadata={
+        "description": '{"decision": "allow" | "block", "rules": [...]}; null until the '
+                       "worker has evaluated the payment."})
     created_at = fields.String()
     updated_at = fields.String()
 

@@ -40,6 +40,7 @@ class Payment(Base):
     failure_message: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(default=0)
     next_action: Mapped[dict | None] = mapped_column(JSONType)
+    risk: Mapped[dict | None] = mapped_column(JSONType)  # shared.risk: {decision, rules}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -23,6 +23,7 @@ from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
+from shared.risk import rules as risk_rules
 
 
 def move_payment(session: Session, payment: Payment, new_status: str, event_type: str) -> bool:
@@ -84,6 +85,9 @@ def process_payment(db, config, payment_id: str) -> str:
             move_payment(session, payment, "processing", "payment.processing")
         elif payment.status != "processing":
             return f"already {payment.status}"
+        if risk_rules.evaluate(session, config, payment).blocked:  # before any provider call
+            move_payment(session, payment, "failed", "payment.failed")
+            return "failed risk_blocked"
         payment.attempts += 1
         provider_payment_id = payment.provider_payment_id
         expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)

@@ -31,6 +31,7 @@ from shared.db import utcnow
 from shared.errors import Conflict
 from shared.events.models import Event
 from shared.ids import new_id
+from shared.notifications import triggers as notification_triggers
 from shared.representation import event_object
 from shared.webhooks import http_sender, signer
 from shared.webhooks.models import WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
@@ -250,6 +251,8 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
             if endpoint.status == "enabled":
                 endpoint.status = "disabled"
                 endpoint.disabled_reason = "The endpoint answered 410 Gone."
+                notification_triggers.webhook_endpoint_disabled(
+                    session, endpoint, endpoint.disabled_reason)
             mark_dead(session, row, "HTTP 410: endpoint disabled")
             return "dead"
         if not claim.retried:

@@ -42,7 +42,8 @@ def test_only_operators_see_queue_status(client, merchant, operator):
     assert_error(client.get(STATUS), 401)
     body = status(client, operator)
     assert body["object"] == "queue_status"
-    assert set(body["queues"]) == {"payments", "refunds", "webhooks", "maintenance"}
+    assert set(body["queues"]) == {"payments", "refunds", "webhooks", "maintenance",
+                                  "notifications"}
     assert set(body["webhook_deliveries"]) >= {"pending", "retrying", "dead"}
     assert "backlog" in body["outbox"] and "online" in body["workers"]
 

@@ -1,0 +1,1 @@
+"""Rate limits kept in Redis (SPEC "Protection"): see ``limiter.py``."""

@@ -1,0 +1,1 @@
+"""Risk rules evaluated by the worker before any provider call (SPEC "Protection")."""

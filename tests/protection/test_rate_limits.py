@@ -1,0 +1,105 @@
+"""SPEC "Protection": rate limits per credential and per IP, kept in Redis, failing open."""
+from __future__ import annotations
+
+import socket
+
+from prometheus_client import REGISTRY
+
+from shared.ratelimit.limiter import limit_item
+
+
+def _fail_open_count() -> float:
+    return REGISTRY.get_sample_value("gateway_rate_limit_fail_open_total") or 0.0
+
+
+def test_default_is_100_a_second_with_a_burst_of_200():
+    item = limit_item("100/second", 200)
+    assert (item.amount, item.get_expiry()) == (200, 2)
+    assert limit_item("off", 200) is None
+
+
+def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchant,
+                                                               flush_redis):
+    client = make_app(rate_limit="5/minute", rate_limit_burst=5).test_client()
+    for _ in range(5):
+        ok = client.get("/api/v1/payments", headers=merchant["headers"])
+        assert ok.status_code == 200
+        assert ok.headers["RateLimit-Limit"] == "5"
+    refused = client.get("/api/v1/payments", headers=merchant["headers"])
+    assert refused.status_code == 429
+    error = refused.get_json()["error"]
+    assert error["type"] == "rate_limit_error" and error["code"] == "rate_limited"
+    assert error["request_id"] == refused.headers["X-Request-Id"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert int(refused.headers["RateLimit-Reset"]) >= 1
+
+
+def test_each_credential_has_its_own_limit(make_app, make_merchant, flush_redis):
+    client = make_app(rate_limit="3/minute", rate_limit_burst=3).test_client()
+    first, second = make_merchant("First"), make_merchant("Second")
+    for _ in range(3):
+        assert client.get("/api/v1/payments", headers=first["headers"]).status_code == 200
+    assert client.get("/api/v1/payments", headers=first["headers"]).status_code == 429
+    assert client.get("/api/v1/payments", headers=second["headers"]).status_code == 200
+
+
+def test_the_limit_is_shared_by_every_api_process(make_app, merchant, flush_redis):
+    # Two apps are two gunicorn workers: the window is in Redis, not in the process.
+    one = make_app(rate_limit="4/minute", rate_limit_burst=4).test_client()
+    two = make_app(rate_limit="4/minute", rate_limit_burst=4).test_client()
+    for client in (one, two, one, two):
+        assert client.get("/api/v1/payments", headers=merchant["headers"]).status_code == 200
+    assert two.get("/api/v1/payments", headers=merchant["headers"]).status_code == 429
+
+
+def test_unauthenticated_routes_are_limited_per_ip(make_app, flush_redis):
+    client = make_app(rate_limit="3/minute", rate_limit_burst=3).test_client()
+    for _ in range(3):
+        assert client.get("/metrics").status_code == 200
+    assert client.get("/metrics").status_code == 429
+    other_ip = client.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other_ip.status_code == 200
+
+
+def test_a_refused_request_changes_nothing(make_app, merchant, flush_redis, db):
+    from sqlalchemy import func, select
+
+    from shared.payments.models import Payment
+    client = make_app(rate_limit="1/minute", rate_limit_burst=1).test_client()
+    body = {"amount": 100, "currency": "INR",
+            "payment_method": {"type": "card", "token": "tok_success"}}
+    assert client.post("/api/v1/payments", headers=merchant["headers"],
+                       json=body).status_code == 201
+    assert client.post("/api/v1/payments", headers=merchant["headers"],
+                       json=body).status_code == 429
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_redis_down_fails_open_logged_and_counted(make_app, merchant, caplog):
+    client = make_app(rate_limit="1/minute", rate_limit_burst=1,
+                      redis_url=f"redis://127.0.0.1:{_closed_port()}/0").test_client()
+    before = _fail_open_count()
+    body = {"amount": 100, "currency": "INR",
+            "payment_method": {"type": "card", "token": "tok_success"}}
+    for _ in range(3):
+        response = client.post("/api/v1/payments", headers=merchant["headers"], json=body)
+        assert response.status_code == 201
+        assert "RateLimit-Limit" not in response.headers
+    assert _fail_open_count() - before == 3
+    assert any("rate limiter: Redis unavailable" in r.getMessage() for r in caplog.records)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "gateway_rate_limit_fail_open_total" in metrics
+
+
+def test_rate_limit_off_sends_no_headers(make_app, merchant):
+    client = make_app(rate_limit="off").test_client()
+    response = client.get("/api/v1/payments", headers=merchant["headers"])
+    assert response.status_code == 200 and "RateLimit-Limit" not in response.headers
