@@ -56,7 +56,8 @@ def _identity() -> tuple[str, str]:
         # Authenticates now (cached on g for the real check right after): a bad key is a 401
         # here exactly as it would be there.
         principal = current_principal()
-        return "credential", principal.key_id
+        # A signed-in user is limited as themselves, an API key as itself.
+        return "credential", principal.user_id or principal.key_id or "unknown"
     return "ip", request.remote_addr or "unknown"
 
 

@@ -8,8 +8,9 @@ it reports committed. Sending happens later in a worker (``delivery``), so a slo
 mail server never holds up a payment.
 
 Recipients: customer receipts go to ``context["customer"]`` (email and/or phone) when the
-merchant turned receipts on; merchant alerts go to the merchant's email (``merchants.email``)
-and, if set, ``alert_phone`` by SMS.
+merchant turned receipts on; merchant alerts go to the merchant's active owners and admins
+(SPEC "Notifications"), to ``merchants.email`` when it has no such users yet, and, if set, to
+``alert_phone`` by SMS.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from shared.notifications.templates import CUSTOMER_KINDS, MERCHANT_KINDS, rende
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.representation import iso
+from shared.users.models import User
 
 SEND_TASK = "gateway.send_notification"
 QUEUE = "notifications"
@@ -43,6 +45,17 @@ def settings_for(session: Session, merchant_id: str) -> NotificationSettings:
     return settings
 
 
+def _alert_emails(session: Session, merchant_id: str) -> list[str]:
+    emails = list(session.scalars(select(User.email).where(
+        User.merchant_id == merchant_id, User.role.in_(("owner", "admin")),
+        User.status == "active").order_by(User.id)))
+    if not emails:
+        merchant = session.get(Merchant, merchant_id)
+        if merchant is not None and merchant.email:
+            emails = [merchant.email]
+    return emails
+
+
 def _recipients(session: Session, merchant_id: str, kind: str,
                 context: dict) -> list[tuple[str, str]]:
     settings = settings_for(session, merchant_id)
@@ -54,11 +67,8 @@ def _recipients(session: Session, merchant_id: str, kind: str,
         if settings.customer_sms_receipts and customer.get("phone"):
             found.append(("sms", customer["phone"]))
     elif kind in MERCHANT_KINDS:
-        # The merchant's email for now; with users and roles (accounts branch) this is the
-        # place to send to the merchant's owners and admins instead.
-        merchant = session.get(Merchant, merchant_id)
-        if settings.merchant_email_alerts and merchant is not None and merchant.email:
-            found.append(("email", merchant.email))
+        if settings.merchant_email_alerts:
+            found.extend(("email", email) for email in _alert_emails(session, merchant_id))
         if settings.alert_phone:
             found.append(("sms", settings.alert_phone))
     else:
