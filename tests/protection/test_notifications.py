@@ -12,6 +12,7 @@ from shared.merchants.models import Merchant
 from shared.notifications import delivery, service, triggers
 from shared.notifications.models import Notification
 from shared.outbox import OutboxMessage
+from shared.users.models import User
 from shared.payments.processing import process_payment
 from shared.refunds.processing import process_refund
 from tests.harness.processes import wait_for
@@ -240,7 +241,7 @@ def test_a_410_disabling_an_endpoint_alerts_the_merchant_by_email(
                                 ).get_json()
     live_client.post("/api/v1/payments", headers=merchant["headers"], json={
         "amount": 100, "currency": "INR", "payment_method": {"type": "card", "token": TOKEN}})
-    mail = wait_for(lambda: smtp_server.mails or None, 30, message="the alert email")[0]
+    mail = wait_for(lambda: smtp_server.mails or None, 60, message="the alert email")[0]
     assert mail.rcpt_tos == ["owner@acme.test"]
     assert endpoint["id"] in mail.message["Subject"]
     assert "410" in mail.text and endpoint["secret"] not in mail.text
@@ -283,3 +284,25 @@ def test_a_upi_receipt_names_the_method_but_not_the_vpa(client, merchant, db, ma
     assert "Paid by: upi" in email.body
     for row in (email, sms):
         assert "success@sandbox" not in row.body and "success@sandbox" not in (row.subject or "")
+
+
+def test_merchant_alerts_go_to_active_owners_and_admins_once_the_merchant_has_users(
+        merchant, db, config):
+    from shared.audit.service import CLI_ACTOR
+    from shared.users.service import create_user, update_user
+    mid = merchant["merchant_id"]
+    _set_merchant_email(db, mid, "billing@acme.test")
+    with db.transaction() as session:
+        for email, role in (("own@acme.test", "owner"), ("adm@acme.test", "admin"),
+                            ("dev@acme.test", "developer"), ("view@acme.test", "viewer"),
+                            ("gone@acme.test", "admin")):
+            create_user(session, config, mid, email=email, name=email, role=role,
+                        password="correct horse battery", actor=CLI_ACTOR)
+    with db.transaction() as session:
+        gone = session.scalar(select(User).where(User.email == "gone@acme.test"))
+        update_user(session, mid, gone.id, {"status": "disabled"}, actor=CLI_ACTOR,
+                    actor_role="owner")
+    with db.transaction() as session:
+        triggers.payout_finished(session, mid, "po_9", "paid", 1000, "INR")
+    assert sorted(r.recipient for r in rows(db, kind="payout.paid")) == [
+        "adm@acme.test", "own@acme.test"]
