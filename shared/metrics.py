@@ -26,6 +26,10 @@ DELIVERY_OUTCOMES = Counter("gateway_webhook_deliveries_total", "Webhook deliver
                             ["outcome"])
 PROVIDER_CALLS = Counter("gateway_provider_calls_total", "Provider calls",
                          ["provider", "operation", "outcome"])
+PROVIDER_CONFIG_ERRORS = Counter(
+    "gateway_provider_config_errors_total",
+    "Provider calls refused for our configuration (401/403, missing credentials)",
+    ["provider", "operation"])
 
 
 def render_latest() -> tuple[bytes, str]:

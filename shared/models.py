@@ -7,11 +7,12 @@ from shared.merchants.models import ApiKey, Merchant
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
+from shared.providers.alerts import ProviderAlert
 from shared.refunds.models import Refund
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
     "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
-    "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
+    "OutboxMessage", "Payment", "ProviderAlert", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
 ]
