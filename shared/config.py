@@ -103,6 +103,7 @@ class Config:
     outbox_relay_after_s: int = 5
     reconcile_after_s: int = 120
     checkout_expiry_s: int = 24 * 3600
+    checkout_return_poll_s: int = 10
     sweep_interval_s: float = 15.0
     log_level: str = "INFO"
     auth_cache_ttl_s: int = 5
@@ -152,6 +153,7 @@ class Config:
             outbox_relay_after_s=_int(env, "OUTBOX_RELAY_AFTER_S", 5),
             reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 120),
             checkout_expiry_s=_int(env, "CHECKOUT_EXPIRY_S", 24 * 3600),
+            checkout_return_poll_s=_int(env, "CHECKOUT_RETURN_POLL_S", 10),
             sweep_interval_s=float(_int(env, "SWEEP_INTERVAL_S", 15)),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             auth_cache_ttl_s=_int(env, "AUTH_CACHE_TTL_S", 5),

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from shared import outbox
 from shared.config import Config
 from shared.db import utcnow
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import Conflict, InvalidRequest
 from shared.events.service import record_event
 from shared.ids import id_floor, new_id
 from shared.orders import service as order_service
@@ -71,16 +71,6 @@ def list_payments(session: Session, merchant_id: str, args: dict) -> Page:
 
 def _ms(value) -> int:
     return int(value.timestamp() * 1000)
-
-
-def customer_returned(session: Session, payment_id: str) -> str:
-    """The customer came back from a provider's page: poll the provider now (idempotent)."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound(f"No such payment: {payment_id!r}.", param="payment_id")
-    if payment.status == "processing":
-        outbox.enqueue(session, "gateway.process_payment", [payment.id], "payments")
-    return payment.status
 
 
 def update_payment(session: Session, merchant_id: str, payment_id: str, data: dict) -> Payment:
