@@ -9,7 +9,7 @@ from flask import Flask, g, request
 
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.logging_setup import request_id_var
-from shared.metrics import REQUEST_LATENCY
+from shared.metrics import observe_request
 
 log = logging.getLogger("api.access")
 
@@ -49,9 +49,8 @@ def register_request_hooks(app: Flask) -> None:
         started = g.get("started")
         if started is not None:
             elapsed = time.perf_counter() - started
-            rule = request.url_rule.rule if request.url_rule else "unmatched"
-            REQUEST_LATENCY.labels(request.method, rule, str(response.status_code)).observe(
-                elapsed)
+            observe_request(request.method, request.url_rule.rule if request.url_rule else None,
+                            response.status_code, elapsed)
             if app.config.get("ACCESS_LOG", True):
                 log.info("%s %s %s", request.method, request.path, response.status_code,
                          extra={"method": request.method, "path": request.path,
