@@ -7,6 +7,7 @@ import time
 
 from flask import Flask, g, request
 
+from api.input_guards import check_request
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.logging_setup import request_id_var
 from shared.metrics import observe_request
@@ -39,6 +40,7 @@ def register_request_hooks(app: Flask) -> None:
             else "req_" + secrets.token_hex(12)
         g.started = time.perf_counter()
         request_id_var.set(g.request_id)
+        check_request(_BODY_METHODS, "/api/v1/webhooks/")  # NUL, JSON depth: before anything
         # Provider webhooks are verified over their raw bytes by each provider's scheme.
         if request.method in _BODY_METHODS and not request.path.startswith("/api/v1/webhooks/"):
             _check_body()

@@ -83,8 +83,9 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(
         dialect.insert(ProviderEvent)
-        .values(provider=provider_name, provider_event_id=event.provider_event_id[:255],
-                event_type=event.event_type[:128],
+        .values(provider=provider_name,
+                provider_event_id=event.provider_event_id.replace("\x00", "")[:255],
+                event_type=event.event_type.replace("\x00", "")[:128],
                 payload=body.decode("utf-8", errors="replace"), status="received",
                 received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
@@ -139,7 +140,8 @@ _OWN_ID_PROVIDERS = frozenset({"phonepe", "cashfree"})
 
 
 def _truncated(message: str | None) -> str | None:
-    return message[:500] if message else None
+    # Provider text can carry a NUL (escaped in its JSON), which PostgreSQL cannot store.
+    return message.replace("\x00", "")[:500] if message else None
 
 
 def _apply_event(session: Session, provider_name: str, event: InboundEvent) -> tuple[bool, str]:
