@@ -247,3 +247,20 @@ def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, gw_
                            json={"url": "https://shop.example/hooks",
                                  "events": ["payment.late_capture"]})
     assert endpoint.status_code == 201, endpoint.get_data(as_text=True)
+
+
+def test_verify_after_the_checkout_expired_flags_a_late_capture(client, db, gw_config, rzp,
+                                                                merchant):
+    payment = _open_checkout(client, db, gw_config, merchant)
+    with db.transaction() as session:
+        _expire(session, payment["id"], gw_config)
+    process_payment(db, gw_config, payment["id"])
+    handoff = rzp.sim.customer_pays(payment["provider_payment_id"])
+    for _ in range(2):   # the customer's page reloads
+        response = client.post(f"/api/v1/payments/{payment['id']}/verify",
+                               headers=merchant["headers"], json=handoff)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["status"] == "failed"
+    assert _event_types(db, payment["id"]).count("payment.late_capture") == 1
+    with db.transaction() as session:
+        assert session.get(Payment, payment["id"]).review_reason == "late_capture"
