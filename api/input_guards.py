@@ -8,16 +8,24 @@ else runs (authentication, provider webhook checks, any SQL):
   (a 500) on deep input, so depth is measured on the raw bytes before parsing. This also
   covers provider webhooks, before their signature or credential checks.
 
+- a card number (13-19 digits, spaces or dashes allowed, passing Luhn) in any string of a
+  JSON body: description, metadata, customer, tokens, receipts, reasons. A merchant who
+  pastes one by mistake gets ``raw_card_data_not_allowed`` (the number is never echoed), and
+  it is never stored nor forwarded to a provider.
+
 Provider webhooks are verified over their exact bytes: only a raw NUL byte is refused there
-(an escaped ``\\u0000`` inside a provider's JSON is stored as the text it is).
+(an escaped ``\\u0000`` inside a provider's JSON is stored as the text it is), and their
+content is the provider's, so no card check applies.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from flask import request
 
+from api.schemas.payments import luhn_valid
 from shared.errors import InvalidRequest
 
 MAX_JSON_DEPTH = 32
@@ -51,22 +59,40 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _first_nul_path(value, path: str = "") -> str | None:
-    """The dotted path of the first string (or key) holding a NUL, iteratively."""
-    stack = [(value, path)]
+_CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def contains_card_number(text: str) -> bool:
+    """Whether ``text`` holds a digit run shaped like a card number that passes Luhn."""
+    for match in _CARD_LIKE.finditer(text):
+        digits = re.sub(r"[ -]", "", match.group())
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return True
+    return False
+
+
+def _has_nul(text: str) -> bool:
+    return _NUL in text
+
+
+def _find(value, test) -> tuple[bool, str | None]:
+    """Whether some string (or key) of ``value`` satisfies ``test``, and the dotted path of
+    the first one (a bad key reports its parent's path). Iterative: the depth is bounded
+    already, and recursion is what this module protects against."""
+    stack = [(value, "")]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
-            if _NUL in item:
-                return where
+            if test(item):
+                return True, where or None
         elif isinstance(item, dict):
             for key, child in item.items():
-                if isinstance(key, str) and _NUL in key:
-                    return where or None
+                if isinstance(key, str) and test(key):
+                    return True, where or None
                 stack.append((child, f"{where}.{key}" if where else str(key)))
         elif isinstance(item, list):
             stack.extend((child, where) for child in item)
-    return None
+    return False, None
 
 
 def _basic_user(header: str) -> str | None:
@@ -111,6 +137,12 @@ def check_request(body_methods: frozenset[str] | set[str], webhook_prefix: str) 
     parsed = request.get_json(silent=True, cache=True)
     if parsed is None:
         return  # not JSON: the body check answers that
-    path = _first_nul_path(parsed)
-    if path is not None or (isinstance(parsed, str) and _NUL in parsed):
+    found, path = _find(parsed, _has_nul)
+    if found:
         raise _nul(path, path or "the body")
+    found, path = _find(parsed, contains_card_number)
+    if found:
+        if path and path.split(".")[0] == "payment_method":
+            path = "payment_method"  # the contract's param for any card data in the method
+        raise InvalidRequest("Raw card numbers are not accepted anywhere; use a provider "
+                             "token.", code="raw_card_data_not_allowed", param=path)
