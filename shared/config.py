@@ -47,6 +47,29 @@ def _schedule(raw: str | None) -> tuple[int, ...]:
     return values
 
 
+def _strong_secret(secret: str) -> bool:
+    """Not the default, not blank-looking, not one character repeated."""
+    stripped = "".join(secret.split())
+    return (secret != DEFAULT_SECRET_KEY and len(stripped) >= 16
+            and len(set(stripped)) >= 8)
+
+
+def _public_https_url(url: str) -> bool:
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return True
+    return address.is_global
+
+
 @dataclass(frozen=True)
 class ProviderCredentials:
     stripe_secret_key: str = ""
@@ -166,9 +189,10 @@ class Config:
         """Refuse to run production on development defaults, with a one-line reason."""
         if not self.is_production:
             return
-        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 16:
+        if not _strong_secret(self.secret_key):
             raise ConfigurationError(
-                "refusing to start in production: SECRET_KEY is unset or the development default")
+                "refusing to start in production: SECRET_KEY is unset, the development default "
+                "or too weak (needs 16+ non-blank characters, at least 8 of them distinct)")
         if self.embedded_database:
             raise ConfigurationError(
                 "refusing to start in production: DATABASE_URL points at embedded SQLite; "
@@ -177,6 +201,11 @@ class Config:
             raise ConfigurationError(
                 "refusing to start in production: no REDIS_URL; the embedded broker is for "
                 "development only")
+        if not _public_https_url(self.providers.public_base_url):
+            raise ConfigurationError(
+                "refusing to start in production: PUBLIC_BASE_URL must be the gateway's public "
+                "https:// URL (providers send customers and callbacks there), not "
+                f"{self.providers.public_base_url!r}")
 
     def with_overrides(self, **changes) -> "Config":
         return replace(self, **changes)

@@ -23,6 +23,9 @@ whenever the queue is slow.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 from collections.abc import Mapping
 
@@ -43,6 +46,7 @@ from shared.payments.models import Payment, ProviderEvent
 from shared.payments.processing import apply_payment_result
 from shared.payments.review import flag_late_capture
 from shared.providers.base import InboundEvent, Outcome, PaymentResult, RefundResult
+from shared.providers.redaction import REDACTED, is_secret_key
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
 from shared.refunds.processing import apply_refund_result, lock_refund_and_payment
@@ -81,12 +85,13 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
     """Store a verified event and enqueue its processing. False for a duplicate (same
     provider event id), which stores and enqueues nothing."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    payload = stored_payload(provider_name, body)
     inserted = session.execute(
         dialect.insert(ProviderEvent)
         .values(provider=provider_name,
                 provider_event_id=event.provider_event_id.replace("\x00", "")[:255],
                 event_type=event.event_type.replace("\x00", "")[:128],
-                payload=body.decode("utf-8", errors="replace"), status="received",
+                payload=payload, status="received",
                 received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
         .returning(ProviderEvent.id)).scalar_one_or_none()
@@ -94,6 +99,56 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
         return False
     outbox.enqueue(session, PROCESS_TASK, [inserted], PROCESS_QUEUE)
     return True
+
+
+# Personal data a provider event may carry and the gateway never acts on: a key containing a
+# long fragment, or equal to / prefixed / suffixed by a short one (so "ip" masks "client_ip"
+# but not "receipt").
+_PERSONAL_LONG = ("email", "phone", "mobile", "contact", "address", "billing_details",
+                  "customer_details", "bank_account", "card_number")
+_PERSONAL_SHORT = ("vpa", "name", "card", "upi", "ip")
+_KEEP = frozenset({"type", "event", "entity", "order_tags", "notes", "metadata"})
+
+
+def _drop(key) -> bool:
+    lowered = str(key).lower()
+    if lowered in _KEEP:
+        return False
+    return (is_secret_key(lowered) or any(f in lowered for f in _PERSONAL_LONG)
+            or any(lowered == f or lowered.startswith(f + "_") or lowered.endswith("_" + f)
+                   for f in _PERSONAL_SHORT))
+
+
+def _redacted_value(value):
+    if isinstance(value, dict):
+        return {key: REDACTED if _drop(key) else _redacted_value(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted_value(item) for item in value]
+    return value
+
+
+def stored_payload(provider_name: str, body: bytes) -> str:
+    """The payload as stored in ``provider_events``: secrets (``client_secret``) and personal
+    data (emails, phones, names, VPAs, card details) masked like ``transaction_attempts``,
+    everything the gateway reads back kept. Decimal numbers are kept exactly, as strings
+    (Cashfree's amounts are read with ``from_major_string`` either way). PhonePe's base64
+    ``response`` is decoded, masked and encoded again. A body that is not JSON is stored as
+    the text it is (it was verified as is)."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        event = json.loads(text, parse_float=str)
+    except ValueError:
+        return text
+    if provider_name == "phonepe" and isinstance(event, dict) and isinstance(
+            event.get("response"), str):
+        try:
+            inner = json.loads(base64.b64decode(event["response"]), parse_float=str)
+        except (ValueError, binascii.Error):
+            return text
+        encoded = base64.b64encode(json.dumps(_redacted_value(inner)).encode()).decode()
+        return json.dumps({**event, "response": encoded})
+    return json.dumps(_redacted_value(event))
 
 
 def read_stored_event(row: ProviderEvent, config) -> InboundEvent:

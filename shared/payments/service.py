@@ -75,6 +75,7 @@ def _ms(value) -> int:
 
 def update_payment(session: Session, merchant_id: str, payment_id: str, data: dict) -> Payment:
     payment = get_payment(session, merchant_id, payment_id, lock=True)
+    canceled_now = False
     if "status" in data:
         new = data["status"]
         if new != payment.status:
@@ -82,11 +83,12 @@ def update_payment(session: Session, merchant_id: str, payment_id: str, data: di
                 raise Conflict(f"A {payment.status} payment cannot become {new}.",
                                code="payment_state_conflict", param="status")
             payment.status = "canceled"
+            canceled_now = True
     if "metadata" in data:
         payment.metadata_ = data["metadata"]
     if "description" in data:
         payment.description = data["description"]
     payment.updated_at = utcnow()
-    if data.get("status") == "canceled" and payment.status == "canceled":
+    if canceled_now:  # a repeated cancel answers the same and writes no second event
         record_event(session, merchant_id, "payment.canceled", payment_object(payment))
     return payment

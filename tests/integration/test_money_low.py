@@ -1,0 +1,77 @@
+"""Issue 10, Low items: repeated cancels, redacted provider event payloads, production
+configuration, amount mismatches settled once."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from shared.config import Config
+from shared.errors import ConfigurationError
+from shared.events.models import Event
+
+GOOD = {"amount": 1000, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}
+
+
+def test_repeated_cancel_writes_one_event(client, merchant, db):
+    payment_id = client.post("/api/v1/payments", headers=merchant["headers"],
+                             json=GOOD).get_json()["id"]
+    for _ in range(3):
+        response = client.patch(f"/api/v1/payments/{payment_id}", headers=merchant["headers"],
+                                json={"status": "canceled"})
+        assert response.status_code == 200 and response.get_json()["status"] == "canceled"
+    with db.transaction() as session:
+        types = session.scalars(select(Event.type).where(Event.object_id == payment_id)).all()
+    assert types.count("payment.canceled") == 1
+
+
+PRODUCTION = {"GATEWAY_ENV": "production", "DATABASE_URL": "postgresql://u:p@db/gw",
+              "REDIS_URL": "redis://r:6379/0", "SECRET_KEY": "k" * 8 + "Zq3!x9#Lm2@v7$Pw",
+              "PUBLIC_BASE_URL": "https://pay.example.com"}
+
+
+def test_production_configuration_is_accepted_when_sound():
+    assert Config.from_env(PRODUCTION).is_production
+
+
+@pytest.mark.parametrize("change", [
+    {"SECRET_KEY": " " * 40}, {"SECRET_KEY": "\t\n" * 20}, {"SECRET_KEY": "a" * 40},
+    {"SECRET_KEY": "changeme" * 4},
+    {"PUBLIC_BASE_URL": "http://localhost:8000"}, {"PUBLIC_BASE_URL": "https://127.0.0.1"},
+    {"PUBLIC_BASE_URL": "http://pay.example.com"}, {"PUBLIC_BASE_URL": ""},
+])
+def test_production_refuses_blank_secrets_and_local_urls(change):
+    with pytest.raises(ConfigurationError):
+        Config.from_env({**PRODUCTION, **change})
+
+
+def test_development_keeps_its_defaults():
+    config = Config.from_env({})
+    assert config.providers.public_base_url == "http://localhost:8000"
+
+
+def test_stored_provider_events_have_no_secrets_or_personal_data():
+    from shared.payments.inbound import stored_payload
+    body = json.dumps({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {
+        "id": "pi_1", "client_secret": "pi_1_secret_abc", "amount": 100,
+        "metadata": {"gateway_payment_id": "pay_1"},
+        "receipt_email": "buyer@example.com",
+        "billing_details": {"name": "Buyer", "phone": "+14155550123"}}}}).encode()
+    stored = stored_payload("stripe", body)
+    for secret in ("pi_1_secret_abc", "buyer@example.com", "+14155550123", "Buyer"):
+        assert secret not in stored
+    kept = json.loads(stored)["data"]["object"]
+    assert (kept["id"], kept["amount"], kept["metadata"]) == (
+        "pi_1", 100, {"gateway_payment_id": "pay_1"})
+    import base64
+    inner = {"code": "PAYMENT_SUCCESS", "data": {"merchantTransactionId": "pay_2",
+                                                 "amount": 500, "mobileNumber": "9876543210",
+                                                 "vpa": "buyer@ybl"}}
+    phonepe = json.dumps({"response": base64.b64encode(json.dumps(inner).encode()).decode()})
+    stored = stored_payload("phonepe", phonepe.encode())
+    decoded = json.loads(base64.b64decode(json.loads(stored)["response"]))
+    assert decoded["data"]["merchantTransactionId"] == "pay_2"
+    assert "9876543210" not in json.dumps(decoded) and "buyer@ybl" not in json.dumps(decoded)
+    assert stored_payload("razorpay", b"not json") == "not json"
