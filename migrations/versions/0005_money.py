@@ -1,4 +1,4 @@
-"""money safety: operator review flag and return-poll marker on payments, provider alerts
+"""money safety: operator review flags, the return-poll marker, provider alerts
 
 Revision ID: 0005_money
 Revises: 0004
@@ -18,6 +18,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("review_reason", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("return_polled_at", sa.DateTime(timezone=True),
                                       nullable=True))
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("review_reason", sa.String(length=64), nullable=True))
     op.create_table(
         "provider_alerts",
         sa.Column("provider", sa.String(length=32), nullable=False),
@@ -32,6 +34,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("provider_alerts")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_column("review_reason")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_column("return_polled_at")
         batch_op.drop_column("review_reason")

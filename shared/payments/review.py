@@ -5,8 +5,9 @@
   not refund on its own (the merchant may prefer to ship): the payment keeps its status,
   gets ``review_reason = "late_capture"`` and the merchant hears ``payment.late_capture``
   once. See docs/providers.md.
-- ``amount_mismatch``: the provider reports another amount or currency than ours. Nothing is
-  changed and the sweeper stops asking (it would get the same answer forever).
+- ``amount_mismatch`` (payments and refunds): the provider reports another amount or
+  currency than ours. Nothing is changed, the object stays as it is and the sweeper stops
+  asking (it would get the same answer forever); an operator settles it.
 
 ``review_reason`` is set once; a repeated signal (a second webhook about the same capture)
 changes nothing.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.events.service import record_event
 from shared.payments.models import Payment
+from shared.refunds.models import Refund
 from shared.representation import payment_object
 
 log = logging.getLogger(__name__)
@@ -42,11 +44,23 @@ def flag_late_capture(session: Session, payment: Payment, provider_name: str) ->
     return True
 
 
-def flag_amount_mismatch(session: Session, payment: Payment, detail: str) -> bool:
-    """Flag a payment whose provider disagrees on the amount (locked by the caller)."""
-    if payment.review_reason is not None:
+def flag_amount_mismatch(session: Session, obj: Payment | Refund, detail: str) -> bool:
+    """Flag a payment or refund (locked by the caller) whose provider disagrees on the amount
+    or currency. The sweeper skips flagged objects; an operator settles them."""
+    if obj.review_reason is not None:
         return False
-    log.error("payment %s flagged for review: %s", payment.id, detail)
-    payment.review_reason = AMOUNT_MISMATCH
-    payment.updated_at = utcnow()
+    log.error("%s flagged for review, amount mismatch: %s", obj.id, detail)
+    obj.review_reason = AMOUNT_MISMATCH
+    obj.updated_at = utcnow()
     return True
+
+
+def flag_after_provider_mismatch(db, payment_id: str | None, refund_id: str | None,
+                                 detail: str) -> None:
+    """The provider module itself refused an answer whose amount disagrees with ours (on a
+    create): flag the object in its own transaction."""
+    with db.transaction() as session:
+        obj = (session.get(Refund, refund_id, with_for_update=True) if refund_id
+               else session.get(Payment, payment_id, with_for_update=True))
+        if obj is not None:
+            flag_amount_mismatch(session, obj, detail)

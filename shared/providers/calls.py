@@ -14,6 +14,7 @@ from shared.db import utcnow
 from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
 from shared.payments.models import TransactionAttempt
+from shared.payments.review import flag_after_provider_mismatch
 from shared.providers import alerts
 from shared.providers.base import Outcome
 
@@ -119,6 +120,10 @@ def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., 
         return failed(outcome=Outcome.FAILED, failure_code="provider_configuration",
                       failure_message=exc.message[:500])
     except ProviderError as exc:
+        if exc.code == "provider_amount_mismatch":
+            # The same question gets the same answer: flag once instead of polling forever.
+            flag_after_provider_mismatch(db, payment_id, refund_id, exc.message)
+            return "amount_mismatch"
         log.error("%s %s via %s: provider error %s; left processing for reconciliation",
                   operation, refund_id or payment_id, provider, exc.code)
         return "provider_error"

@@ -75,3 +75,38 @@ def test_stored_provider_events_have_no_secrets_or_personal_data():
     assert decoded["data"]["merchantTransactionId"] == "pay_2"
     assert "9876543210" not in json.dumps(decoded) and "buyer@ybl" not in json.dumps(decoded)
     assert stored_payload("razorpay", b"not json") == "not json"
+
+
+def test_amount_mismatch_is_settled_once_not_polled_forever(base_env, db, merchant):
+    from api import create_app
+    from shared.maintenance import sweep_stuck_work
+    from shared.outbox import OutboxMessage
+    from shared.payments.models import Payment
+    from shared.payments.processing import process_payment
+    from tests.providers.conftest import BUILDERS
+    rzp = BUILDERS["razorpay"]()
+    try:
+        config = Config.from_env(base_env).with_overrides(providers=rzp.credentials,
+                                                          provider_timeout_s=1)
+        client = create_app(config, db=db, publish=lambda *a: None).test_client()
+        payment_id = client.post("/api/v1/payments", headers=merchant["headers"], json={
+            "amount": 49900, "currency": "INR", "provider": "razorpay",
+            "payment_method": {"type": "upi", "vpa": "customer@okaxis"}}).get_json()["id"]
+        process_payment(db, config, payment_id)
+        with db.transaction() as session:
+            row = session.get(Payment, payment_id)
+            rzp.sim.customer_pays(row.provider_payment_id)
+            row.amount = 50000   # the provider and we now disagree on the amount
+        assert process_payment(db, config, payment_id) == "amount_mismatch"
+        with db.transaction() as session:
+            row = session.get(Payment, payment_id)
+            assert (row.status, row.review_reason) == ("processing", "amount_mismatch")
+        with db.transaction() as session:
+            session.query(OutboxMessage).delete()
+        sweep_stuck_work(db, config.with_overrides(reconcile_after_s=-1))
+        with db.transaction() as session:
+            jobs = session.scalars(select(OutboxMessage.args).where(
+                OutboxMessage.task == "gateway.process_payment")).all()
+        assert [payment_id] not in jobs
+    finally:
+        rzp.sim.stop()
