@@ -110,3 +110,69 @@ def test_amount_mismatch_is_settled_once_not_polled_forever(base_env, db, mercha
         assert [payment_id] not in jobs
     finally:
         rzp.sim.stop()
+
+
+@pytest.mark.parametrize("address", [
+    "2002:7f00:1::1",          # 6to4 embedding 127.0.0.1
+    "2002:a9fe:a9fe::1",       # 6to4 embedding 169.254.169.254 (metadata)
+    "2002:c0a8:0101::1",       # 6to4 embedding 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",   # Teredo, client 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",   # Teredo, client 192.0.2.45 (documentation)
+])
+def test_ssrf_filter_refuses_tunnelled_private_addresses(address):
+    from shared.webhooks.url_policy import address_is_public
+    assert not address_is_public(address)
+
+
+def test_ssrf_filter_keeps_public_addresses():
+    from shared.webhooks.url_policy import address_is_public
+    assert address_is_public("2606:4700:4700::1111") and address_is_public("1.1.1.1")
+
+
+def test_unix_timestamps_filter_lists_like_stripe(client, merchant):
+    import time
+    created = client.post("/api/v1/payments", headers=merchant["headers"], json=GOOD)
+    payment_id = created.get_json()["id"]
+    now = int(time.time())
+    listed = client.get(f"/api/v1/payments?created[gte]={now - 60}",
+                        headers=merchant["headers"])
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert [p["id"] for p in listed.get_json()["data"]] == [payment_id]
+    later = client.get(f"/api/v1/payments?created[gte]={now + 60}",
+                       headers=merchant["headers"])
+    assert later.get_json()["data"] == []
+    assert client.get("/api/v1/payments?created[lt]=-5",
+                      headers=merchant["headers"]).status_code == 400
+    assert client.get("/api/v1/payments?created[gte]=99999999999999999999",
+                      headers=merchant["headers"]).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/api/v1/payments", "/api/v1/refunds", "/api/v1/events"])
+def test_unknown_starting_after_is_404(client, merchant, make_merchant, path):
+    mine = client.post("/api/v1/payments", headers=merchant["headers"], json=GOOD).get_json()
+    other = make_merchant("Other")
+    for cursor in ("pay_0000nosuchthing", mine["id"]):
+        headers = other["headers"] if cursor == mine["id"] else merchant["headers"]
+        response = client.get(f"{path}?starting_after={cursor}", headers=headers)
+        assert response.status_code == 404, (path, cursor, response.get_data(as_text=True))
+        error = response.get_json()["error"]
+        assert (error["code"], error["param"]) == ("resource_missing", "starting_after")
+
+
+def test_endpoint_limit_holds_under_concurrent_creates(client, merchant, app):
+    import threading
+    answers = []
+
+    def create():
+        with app.test_client() as own:
+            answers.append(own.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
+                                    json={"url": "https://hooks.example/in",
+                                          "events": ["*"]}).status_code)
+    threads = [threading.Thread(target=create) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    listed = client.get("/api/v1/webhook_endpoints?limit=100", headers=merchant["headers"])
+    assert len(listed.get_json()["data"]) == 16
+    assert answers.count(201) == 16 and answers.count(400) == 8
