@@ -12,8 +12,9 @@ Anyone can call it for any payment id, so it is cheap and says little:
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
 from shared import outbox
@@ -33,14 +34,14 @@ def customer_returned(session: Session, payment_id: str, poll_interval_s: int) -
         raise NotFound(f"No such payment: {payment_id!r}.", param="payment_id")
     if payment.status == "processing" and payment.provider_payment_id is not None:
         now = utcnow()
-        claimed = session.execute(
+        claimed = cast(CursorResult, session.execute(
             update(Payment)
             .where(Payment.id == payment_id, Payment.status == "processing",
                    or_(Payment.return_polled_at.is_(None),
                        Payment.return_polled_at < now - timedelta(seconds=poll_interval_s)))
             # updated_at is the sweeper's clock and part of the merchant's view: unchanged.
             .values(return_polled_at=now, updated_at=Payment.updated_at)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)))
         if claimed.rowcount:
             outbox.enqueue(session, "gateway.process_payment", [payment_id], "payments")
     return _CUSTOMER_STATUS.get(payment.status, "pending")
