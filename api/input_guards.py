@@ -145,8 +145,8 @@ def check_request(body_methods: frozenset[str] | set[str], webhook_prefix: str) 
     found, path = _find(parsed, _has_nul) if b"\\u0000" in raw else (False, None)
     if found:
         raise _nul(path, path or "the body")
-    found, path = ((_find(parsed, contains_card_number) if _CARD_LIKE_BYTES.search(raw)
-                    else (False, None)))
+    found, path = (_find(parsed, contains_card_number) if _CARD_LIKE_BYTES.search(raw)
+                    else (False, None))
     if found:
         if path and path.split(".")[0] == "payment_method":
             path = "payment_method"  # the contract's param for any card data in the method
