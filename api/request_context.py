@@ -7,9 +7,10 @@ import time
 
 from flask import Flask, g, request
 
+from api.input_guards import check_request
 from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from shared.logging_setup import request_id_var
-from shared.metrics import REQUEST_LATENCY
+from shared.metrics import observe_request
 
 log = logging.getLogger("api.access")
 
@@ -39,6 +40,7 @@ def register_request_hooks(app: Flask) -> None:
             else "req_" + secrets.token_hex(12)
         g.started = time.perf_counter()
         request_id_var.set(g.request_id)
+        check_request(_BODY_METHODS, "/api/v1/webhooks/")  # NUL, JSON depth: before anything
         # Provider webhooks are verified over their raw bytes by each provider's scheme.
         if request.method in _BODY_METHODS and not request.path.startswith("/api/v1/webhooks/"):
             _check_body()
@@ -49,9 +51,8 @@ def register_request_hooks(app: Flask) -> None:
         started = g.get("started")
         if started is not None:
             elapsed = time.perf_counter() - started
-            rule = request.url_rule.rule if request.url_rule else "unmatched"
-            REQUEST_LATENCY.labels(request.method, rule, str(response.status_code)).observe(
-                elapsed)
+            observe_request(request.method, request.url_rule.rule if request.url_rule else None,
+                            response.status_code, elapsed)
             if app.config.get("ACCESS_LOG", True):
                 log.info("%s %s %s", request.method, request.path, response.status_code,
                          extra={"method": request.method, "path": request.path,

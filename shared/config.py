@@ -65,6 +65,27 @@ def _origins(raw: str) -> tuple[str, ...]:
             raise ConfigurationError(
                 f"CORS_ORIGINS entries must be http(s)://host[:port] or *, got {origin!r}")
     return origins
+def _strong_secret(secret: str) -> bool:
+    """Not the default, not blank-looking, not one character repeated."""
+    stripped = "".join(secret.split())
+    return (secret != DEFAULT_SECRET_KEY and len(stripped) >= 16
+            and len(set(stripped)) >= 8)
+
+
+def _public_https_url(url: str) -> bool:
+    from ipaddress import ip_address
+    from urllib.parse import urlsplit
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return True
+    return address.is_global
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,7 @@ class Config:
     outbox_relay_after_s: int = 5
     reconcile_after_s: int = 120
     checkout_expiry_s: int = 24 * 3600
+    checkout_return_poll_s: int = 10
     sweep_interval_s: float = 15.0
     log_level: str = "INFO"
     auth_cache_ttl_s: int = 5
@@ -197,6 +219,7 @@ class Config:
             outbox_relay_after_s=_int(env, "OUTBOX_RELAY_AFTER_S", 5),
             reconcile_after_s=_int(env, "RECONCILE_AFTER_S", 120),
             checkout_expiry_s=_int(env, "CHECKOUT_EXPIRY_S", 24 * 3600),
+            checkout_return_poll_s=_int(env, "CHECKOUT_RETURN_POLL_S", 10),
             sweep_interval_s=float(_int(env, "SWEEP_INTERVAL_S", 15)),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             auth_cache_ttl_s=_int(env, "AUTH_CACHE_TTL_S", 5),
@@ -236,9 +259,10 @@ class Config:
                 "list the origins")
         if not self.is_production:
             return
-        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 16:
+        if not _strong_secret(self.secret_key):
             raise ConfigurationError(
-                "refusing to start in production: SECRET_KEY is unset or the development default")
+                "refusing to start in production: SECRET_KEY is unset, the development default "
+                "or too weak (needs 16+ non-blank characters, at least 8 of them distinct)")
         if self.embedded_database:
             raise ConfigurationError(
                 "refusing to start in production: DATABASE_URL points at embedded SQLite; "
@@ -247,6 +271,11 @@ class Config:
             raise ConfigurationError(
                 "refusing to start in production: no REDIS_URL; the embedded broker is for "
                 "development only")
+        if not _public_https_url(self.providers.public_base_url):
+            raise ConfigurationError(
+                "refusing to start in production: PUBLIC_BASE_URL must be the gateway's public "
+                "https:// URL (providers send customers and callbacks there), not "
+                f"{self.providers.public_base_url!r}")
 
     def with_overrides(self, **changes) -> "Config":
         return replace(self, **changes)

@@ -40,8 +40,8 @@ def run_dev(config: Config, port: int = 8000) -> int:
 
     py = sys.executable
     procs = [
-        subprocess.Popen([py, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                          "--access-logfile", "-", "api.wsgi:app"]),
+        subprocess.Popen([py, "-m", "gunicorn", "-c", "python:api.gunicorn_conf", "--bind",
+                          f"127.0.0.1:{port}", "--workers", "2", "api.wsgi:app"]),
         subprocess.Popen([py, "-m", "celery", "-A", "worker.app", "worker", "--loglevel",
                           "INFO", "--concurrency", "2", "-n", "worker@%h", "-Q",
                           "payments,refunds,maintenance"]),

@@ -16,9 +16,12 @@ import time
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
                                                                              default=None)
 
+# API keys are ``sk_`` (or ``sk_test_`` / ``sk_live_``) + ``secrets.token_urlsafe``, so their
+# body holds ``-`` and ``_`` too; the key may follow any non-alphanumeric character.
+_KEY_BODY = r"[A-Za-z0-9_-]"
 _PATTERNS = [
-    (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+"), r"\1_\2_[REDACTED]"),
-    (re.compile(r"\bsk_[A-Za-z0-9_-]{8,}"), "sk_[REDACTED]"),
+    (re.compile(rf"(?<![A-Za-z0-9])(sk|rk|pk)_(live|test)_{_KEY_BODY}+"), r"\1_\2_[REDACTED]"),
+    (re.compile(rf"(?<![A-Za-z0-9])sk_{_KEY_BODY}{{8,}}"), "sk_[REDACTED]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)\s+[^\s\"',]+"),
      r"\1\2 [REDACTED]"),

@@ -45,7 +45,8 @@ def sweep_stuck_work(db, config) -> dict:
         for model, task, queue in jobs:
             stuck = select(model.id).where(
                 ((model.status == "pending") & (model.updated_at < pending_cutoff))
-                | ((model.status == "processing") & (model.updated_at < processing_cutoff))
+                | ((model.status == "processing") & (model.updated_at < processing_cutoff)),
+                model.review_reason.is_(None),   # flagged for an operator: asking won't help
             ).order_by(model.updated_at).limit(BATCH).with_for_update(skip_locked=True)
             ids = list(session.scalars(stuck))
             if ids:

@@ -8,6 +8,7 @@ from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
+from shared.providers.alerts import ProviderAlert
 from shared.refunds.models import Refund
 from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.users.models import LoginFailure, RefreshToken, User
@@ -15,7 +16,7 @@ from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
     "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
-    "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
+    "OutboxMessage", "Payment", "ProviderAlert", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User", "RefreshToken",
     "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit", "Notification",
     "NotificationSettings",

@@ -1,7 +1,9 @@
 """The Celery application: ``celery -A worker.app worker`` / ``celery -A worker.app beat``."""
 from __future__ import annotations
 
-from celery.signals import setup_logging, worker_process_init
+import os
+
+from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from shared.broker import make_celery
@@ -51,3 +53,11 @@ def _fresh_connections(**kwargs):
     # Each forked worker process opens its own database connections.
     from worker import context
     context.reset()
+
+
+@worker_process_shutdown.connect
+def _metrics_process_dead(**kwargs):
+    # Multiprocess metrics (docs/operations.md, "Metrics"): this child's live samples go.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(os.getpid())

@@ -1,6 +1,7 @@
 """Liveness and readiness, outside the versioned API and without credentials."""
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Blueprint, current_app
@@ -8,7 +9,10 @@ from sqlalchemy import text
 
 from api.errors import error_body
 from api.responses import json_response
+from shared.providers.alerts import current_alerts
 from shared.providers.registry import provider_availability
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint("health", __name__)
 
@@ -41,6 +45,16 @@ def _check_broker() -> str | None:
     return None
 
 
+def _provider_alerts() -> dict:
+    """Provider configuration errors the workers met (codes only, never a credential). They
+    need an operator but do not make this process unready."""
+    try:
+        return current_alerts(current_app.extensions["gateway.db"])
+    except Exception as exc:
+        log.warning("/ready could not read provider alerts: %s", type(exc).__name__)
+        return {}
+
+
 @blp.get("/ready")
 def ready():
     config = current_app.extensions["gateway.config"]
@@ -49,9 +63,12 @@ def ready():
     providers = {
         name: f"unavailable: missing {', '.join(missing)}" if missing else "available"
         for name, missing in provider_availability(config).items()}
+    alerts = _provider_alerts() if not checks["database"] else {}
+    for name, alert in alerts.items():
+        providers[name] = f"error: {alert['code']} on {alert['operation']}"
     body = {"status": "ready" if not down else "unavailable",
             "checks": {name: problem or "ok" for name, problem in checks.items()},
-            "providers": providers}
+            "providers": providers, "alerts": alerts}
     if down:
         body.update(error_body("api_error", "dependency_unavailable",
                                f"Unavailable: {', '.join(down)}.", None))

@@ -7,8 +7,10 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.auth import current_principal
 from api.responses import config, db, json_response
 from api.schemas.webhooks import QueueStatusSchema
+from shared.errors import PermissionDenied
 from shared.metrics import render_latest
 from shared.webhooks.queue_status import queue_status
 
@@ -26,5 +28,9 @@ class QueueStatus(MethodView):
 
 @metrics_blp.get("/metrics")
 def metrics():
+    """Prometheus scrape, for an operator credential only (Bearer operator API key; see
+    docs/operations.md for the scrape config)."""
+    if not current_principal().is_operator:
+        raise PermissionDenied("Metrics need an operator credential.")
     payload, content_type = render_latest()
     return Response(payload, mimetype=None, content_type=content_type)

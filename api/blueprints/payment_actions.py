@@ -10,8 +10,9 @@ from api.auth import livemode, merchant_id, requires
 from api.responses import config, db, json_response
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentSchema
+from shared.payments.checkout_return import customer_returned
 from shared.payments.checkout_verification import verify_razorpay_checkout
-from shared.payments.service import customer_returned, get_payment
+from shared.payments.service import get_payment
 from shared.representation import payment_object
 
 blp = Blueprint("payment_actions", __name__,
@@ -34,14 +35,13 @@ class VerifyCheckout(MethodView):
 
 
 # Where a provider's hosted page (PhonePe, Stripe 3-D Secure) sends the customer back. No API
-# key: the customer's browser has none. It asks a worker to check the status with the provider
-# now, rather than waiting for the webhook or the sweeper, and says only the status.
+# key: the customer's browser has none. See shared/payments/checkout_return.py.
 root_blp = FlaskBlueprint("checkout_return", __name__)
 
 
 @root_blp.get("/checkout/return/<payment_id>")
 def checkout_return(payment_id):
     with db().transaction() as session:
-        status = customer_returned(session, payment_id)
+        status = customer_returned(session, payment_id, config().checkout_return_poll_s)
     return json_response({"object": "checkout_return", "payment_id": payment_id,
                           "status": status})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import current_app
 from marshmallow import ValidationError, fields, validate
@@ -54,3 +55,15 @@ def Metadata(**kwargs) -> fields.Dict:
 def ObjectId(prefix: str, **kwargs) -> fields.String:
     return fields.String(validate=validate.Regexp(
         rf"^{re.escape(prefix)}_[0-9a-z]{{1,60}}$", error=f"Must be a {prefix}_ id."), **kwargs)
+
+
+class Timestamp(fields.AwareDateTime):
+    """An ISO-8601 date-time or, as Stripe accepts, Unix seconds (``created[gte]=1733011200``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.isdigit():
+            seconds = int(value)
+            if seconds > 253402300799:   # 9999-12-31T23:59:59Z
+                raise ValidationError("Must be a Unix timestamp before the year 10000.")
+            return datetime.fromtimestamp(seconds, UTC)
+        return super()._deserialize(value, attr, data, **kwargs)

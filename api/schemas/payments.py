@@ -8,7 +8,7 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from api.schemas.common import ListArgs
-from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId
+from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId, Timestamp
 from shared.payments.states import PAYMENT_STATUSES
 from shared.providers.registry import PROVIDERS
 
@@ -135,5 +135,5 @@ class PaymentSchema(Schema):
 class PaymentListArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))
     order_id = ObjectId("ord")
-    created_gte = fields.AwareDateTime(data_key="created[gte]", default_timezone=UTC)
-    created_lt = fields.AwareDateTime(data_key="created[lt]", default_timezone=UTC)
+    created_gte = Timestamp(data_key="created[gte]", default_timezone=UTC)
+    created_lt = Timestamp(data_key="created[lt]", default_timezone=UTC)

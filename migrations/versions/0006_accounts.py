@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0006_accounts"
-down_revision = "0004"
+down_revision = "0005_money"
 branch_labels = None
 depends_on = None
 

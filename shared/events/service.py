@@ -16,6 +16,7 @@ EVENT_TYPES = (
     "payment.created", "payment.processing", "payment.completed", "payment.failed",
     "payment.canceled", "payment.refunded", "refund.created", "refund.completed",
     "refund.failed", "order.paid", "ping",
+    "payment.late_capture",  # money captured after the payment was final (review.py)
 )
 
 

@@ -7,12 +7,25 @@ provider gets its 2xx at once and a stored event is never lost. The task locks t
 (or the refund's payment, then the refund) and applies the event through the same forward-only
 functions the worker uses, so a late or out-of-order event never moves a status backwards.
 
+Binding: an event moves a payment only when it is about the provider object we created for
+that payment (``provider_payment_id``: the Razorpay order, the Stripe intent, the PhonePe /
+Cashfree transaction, which is our own id), never because of ids echoed in notes or metadata,
+which a customer can set in a browser checkout. An event whose claimed ids disagree with the
+bound payment or refund is refused: stored as ``mismatch``, logged, nothing changed.
+
+A failed attempt inside a checkout (``InboundEvent.attempt_only``) leaves the payment open; a
+capture for a payment that is already final is flagged for an operator and reaches the
+merchant as ``payment.late_capture`` (``shared.payments.review``).
+
 The task reads the event back from the stored payload without verifying it again: it was
 verified on receipt, and a second check would fail on the providers' freshness windows
 whenever the queue is slow.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 from collections.abc import Mapping
 
@@ -31,7 +44,9 @@ from shared.errors import (
 )
 from shared.payments.models import Payment, ProviderEvent
 from shared.payments.processing import apply_payment_result
+from shared.payments.review import flag_late_capture
 from shared.providers.base import InboundEvent, Outcome, PaymentResult, RefundResult
+from shared.providers.redaction import REDACTED, is_secret_key
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
 from shared.refunds.processing import apply_refund_result, lock_refund_and_payment
@@ -70,11 +85,13 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
     """Store a verified event and enqueue its processing. False for a duplicate (same
     provider event id), which stores and enqueues nothing."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    payload = stored_payload(provider_name, body)
     inserted = session.execute(
         dialect.insert(ProviderEvent)
-        .values(provider=provider_name, provider_event_id=event.provider_event_id[:255],
-                event_type=event.event_type[:128],
-                payload=body.decode("utf-8", errors="replace"), status="received",
+        .values(provider=provider_name,
+                provider_event_id=event.provider_event_id.replace("\x00", "")[:255],
+                event_type=event.event_type.replace("\x00", "")[:128],
+                payload=payload, status="received",
                 received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
         .returning(ProviderEvent.id)).scalar_one_or_none()
@@ -82,6 +99,56 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
         return False
     outbox.enqueue(session, PROCESS_TASK, [inserted], PROCESS_QUEUE)
     return True
+
+
+# Personal data a provider event may carry and the gateway never acts on: a key containing a
+# long fragment, or equal to / prefixed / suffixed by a short one (so "ip" masks "client_ip"
+# but not "receipt").
+_PERSONAL_LONG = ("email", "phone", "mobile", "contact", "address", "billing_details",
+                  "customer_details", "bank_account", "card_number")
+_PERSONAL_SHORT = ("vpa", "name", "card", "upi", "ip")
+_KEEP = frozenset({"type", "event", "entity", "order_tags", "notes", "metadata"})
+
+
+def _drop(key) -> bool:
+    lowered = str(key).lower()
+    if lowered in _KEEP:
+        return False
+    return (is_secret_key(lowered) or any(f in lowered for f in _PERSONAL_LONG)
+            or any(lowered == f or lowered.startswith(f + "_") or lowered.endswith("_" + f)
+                   for f in _PERSONAL_SHORT))
+
+
+def _redacted_value(value):
+    if isinstance(value, dict):
+        return {key: REDACTED if _drop(key) else _redacted_value(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted_value(item) for item in value]
+    return value
+
+
+def stored_payload(provider_name: str, body: bytes) -> str:
+    """The payload as stored in ``provider_events``: secrets (``client_secret``) and personal
+    data (emails, phones, names, VPAs, card details) masked like ``transaction_attempts``,
+    everything the gateway reads back kept. Decimal numbers are kept exactly, as strings
+    (Cashfree's amounts are read with ``from_major_string`` either way). PhonePe's base64
+    ``response`` is decoded, masked and encoded again. A body that is not JSON is stored as
+    the text it is (it was verified as is)."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        event = json.loads(text, parse_float=str)
+    except ValueError:
+        return text
+    if provider_name == "phonepe" and isinstance(event, dict) and isinstance(
+            event.get("response"), str):
+        try:
+            inner = json.loads(base64.b64decode(event["response"]), parse_float=str)
+        except (ValueError, binascii.Error):
+            return text
+        encoded = base64.b64encode(json.dumps(_redacted_value(inner)).encode()).decode()
+        return json.dumps({**event, "response": encoded})
+    return json.dumps(_redacted_value(event))
 
 
 def read_stored_event(row: ProviderEvent, config) -> InboundEvent:
@@ -101,19 +168,35 @@ def process_provider_event(db, config, provider_event_id: int) -> str:
         event = read_stored_event(row, config)
         try:
             changed, reason = _apply_event(session, row.provider, event)
+            status = "processed" if changed else "ignored"
+        except EventMismatch as exc:
+            # Someone (perhaps a customer editing Checkout's notes) pointed a real event at
+            # another object of ours. Nothing was changed: the check precedes any update.
+            log.error("%s event %s refused, mismatch: %s", row.provider, row.id, exc)
+            status, reason = "mismatch", f"mismatch: {exc}"
         except ProviderError as exc:
             # The amount or currency disagrees with ours: nothing was changed (the check
             # comes before any update) and an operator must look.
             log.error("%s event %s not applied: %s", row.provider, row.id, exc.code)
-            changed, reason = False, f"{exc.code}: {exc.message}"
-        row.status = "processed" if changed else "ignored"
+            status, reason = "ignored", f"{exc.code}: {exc.message}"
+        row.status = status
         row.result = reason[:500]
         row.processed_at = utcnow()
         return row.status
 
 
+class EventMismatch(Exception):
+    """The event's claimed ids disagree with the object it is bound to."""
+
+
+# Providers whose payment object id is our own payment id (PhonePe's merchant transaction
+# id, Cashfree's order id): an event can be bound before provider_payment_id is stored.
+_OWN_ID_PROVIDERS = frozenset({"phonepe", "cashfree"})
+
+
 def _truncated(message: str | None) -> str | None:
-    return message[:500] if message else None
+    # Provider text can carry a NUL (escaped in its JSON), which PostgreSQL cannot store.
+    return message.replace("\x00", "")[:500] if message else None
 
 
 def _apply_event(session: Session, provider_name: str, event: InboundEvent) -> tuple[bool, str]:
@@ -124,54 +207,97 @@ def _apply_event(session: Session, provider_name: str, event: InboundEvent) -> t
     return False, f"event type {event.event_type!r} is not one the gateway acts on"
 
 
-def _locked_payment(session: Session, provider_name: str,
-                    event: InboundEvent) -> Payment | None:
+def _bound_payment(session: Session, provider_name: str, event: InboundEvent,
+                   lock: bool = True) -> Payment | None:
+    """The payment whose provider object the event is about (locked), or None. Raises
+    EventMismatch when the event claims another payment of ours."""
     payment = None
-    if event.payment_id:
-        payment = session.get(Payment, event.payment_id, with_for_update=True)
-    if payment is None and event.provider_payment_id:
-        payment = session.scalars(
-            select(Payment).where(Payment.provider == provider_name,
-                                  Payment.provider_payment_id == event.provider_payment_id)
-            .limit(1).with_for_update()).first()
-    if payment is None or payment.provider != provider_name:
+    if event.provider_payment_id:
+        query = select(Payment).where(Payment.provider == provider_name,
+                                      Payment.provider_payment_id == event.provider_payment_id)
+        payment = session.scalars((query.with_for_update() if lock else query).limit(1)).first()
+        if payment is None and provider_name in _OWN_ID_PROVIDERS:
+            candidate = session.get(Payment, event.provider_payment_id, with_for_update=lock)
+            if (candidate is not None and candidate.provider == provider_name
+                    and candidate.provider_payment_id is None):
+                payment = candidate
+    if payment is None:
+        claimed = session.get(Payment, event.payment_id) if event.payment_id else None
+        # A claimed payment that never learned its provider object id (the create call
+        # timed out) is left to the status poll, which finds the object by our own id.
+        if claimed is not None and claimed.provider_payment_id is not None:
+            raise EventMismatch(f"the event names payment {event.payment_id} but is about "
+                                f"{provider_name} object {event.provider_payment_id!r}, "
+                                "which is not that payment's")
         return None
+    if event.payment_id and event.payment_id != payment.id:
+        raise EventMismatch(f"the event names payment {event.payment_id} but is about "
+                            f"{payment.id}'s {provider_name} object")
     return payment
 
 
 def _apply_payment_event(session: Session, provider_name: str, event: InboundEvent,
                          outcome: Outcome) -> tuple[bool, str]:
     """``outcome`` is ``event.outcome``, which the caller checked is not None."""
-    payment = _locked_payment(session, provider_name, event)
+    payment = _bound_payment(session, provider_name, event)
     if payment is None:
         return False, "no payment of ours matches this event"
     before = payment.status
+    if outcome is Outcome.FAILED and event.attempt_only:
+        return False, (f"payment {payment.id}: one checkout attempt failed "
+                       f"({event.failure_code}); the checkout stays open until it expires")
     result = PaymentResult(outcome=outcome, provider_payment_id=event.provider_payment_id,
                            amount=event.amount, currency=event.currency,
                            failure_code=event.failure_code,
                            failure_message=_truncated(event.failure_message))
-    if apply_payment_result(session, payment, result):
-        return True, f"payment {payment.id}: {before} -> {payment.status}"
     if outcome is Outcome.SUCCEEDED and before in ("failed", "canceled"):
         # The customer paid after we had given up on the payment (a retry inside the
-        # provider's checkout): money moved that we report as not moved. Loud, for a human.
-        log.error("%s reports payment %s succeeded but it is %s; needs a refund or review",
-                  provider_name, payment.id, before)
+        # provider's checkout after it expired): money moved that we report as not moved.
+        if flag_late_capture(session, payment, provider_name):
+            return True, f"payment {payment.id} is {before}: late capture flagged"
+        return False, f"payment {payment.id} is {before}; late capture already flagged"
+    if apply_payment_result(session, payment, result):
+        return True, f"payment {payment.id}: {before} -> {payment.status}"
     return False, (f"payment {payment.id} is {payment.status}; a {outcome.value} "
                    "event does not move it")
+
+
+def _bound_refund(session: Session, provider_name: str, event: InboundEvent) -> Refund | None:
+    """The refund the event is about, or None; EventMismatch when its ids disagree."""
+    refund = None
+    if event.provider_refund_id:
+        refund = session.scalars(
+            select(Refund).join(Payment, Payment.id == Refund.payment_id)
+            .where(Payment.provider == provider_name,
+                   Refund.provider_refund_id == event.provider_refund_id).limit(1)).first()
+    if refund is None and event.refund_id:
+        refund = session.get(Refund, event.refund_id)
+        if refund is not None and refund.provider_refund_id is not None and (
+                refund.provider_refund_id != event.provider_refund_id):
+            raise EventMismatch(f"the event names refund {refund.id} but is about "
+                                f"{provider_name} refund {event.provider_refund_id!r}")
+    if refund is None:
+        return None
+    if event.refund_id and event.refund_id != refund.id:
+        raise EventMismatch(f"the event names refund {event.refund_id} but is about "
+                            f"{refund.id}'s {provider_name} refund")
+    payment = session.get(Payment, refund.payment_id)
+    if payment is None or payment.provider != provider_name:
+        return None
+    if event.provider_payment_id and payment.provider_payment_id != event.provider_payment_id:
+        raise EventMismatch(f"the event is about {provider_name} payment object "
+                            f"{event.provider_payment_id!r}, refund {refund.id} belongs to "
+                            f"payment {payment.id}")
+    if event.payment_id and event.payment_id != payment.id:
+        raise EventMismatch(f"the event names payment {event.payment_id}, refund {refund.id} "
+                            f"belongs to payment {payment.id}")
+    return refund
 
 
 def _apply_refund_event(session: Session, provider_name: str, event: InboundEvent,
                         outcome: Outcome) -> tuple[bool, str]:
     """``outcome`` is ``event.outcome``, which the caller checked is not None."""
-    refund = session.get(Refund, event.refund_id) if event.refund_id else None
-    if refund is None and event.provider_refund_id:
-        # No id of ours in the event: search only among the refunds of the payment it names.
-        payment = _locked_payment(session, provider_name, event)
-        if payment is not None:
-            refund = session.scalars(select(Refund).where(
-                Refund.payment_id == payment.id,
-                Refund.provider_refund_id == event.provider_refund_id).limit(1)).first()
+    refund = _bound_refund(session, provider_name, event)
     if refund is None:
         return False, "no refund of ours matches this event"
     locked = lock_refund_and_payment(session, refund.id)
@@ -179,8 +305,6 @@ def _apply_refund_event(session: Session, provider_name: str, event: InboundEven
         # Found just above in this transaction, and refunds are never deleted.
         raise RuntimeError(f"refund {refund.id} disappeared while it was being locked")
     refund, payment = locked
-    if payment.provider != provider_name:
-        return False, "no refund of ours matches this event"
     before = refund.status
     result = RefundResult(outcome=outcome, provider_refund_id=event.provider_refund_id,
                           amount=event.amount, currency=event.currency,

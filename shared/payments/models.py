@@ -41,6 +41,12 @@ class Payment(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_action: Mapped[dict | None] = mapped_column(JSONType)
     risk: Mapped[dict | None] = mapped_column(JSONType)  # shared.risk: {decision, rules}
+    # Set when money moved in a way the status cannot say (a capture after the payment was
+    # final, an amount the provider disagrees on): an operator must look. See
+    # shared/payments/review.py.
+    review_reason: Mapped[str | None] = mapped_column(String(64))
+    # When the customer's return from a provider page last asked for a status poll.
+    return_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -77,7 +83,7 @@ class ProviderEvent(Base):
     provider_event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
-    # received | processed | ignored
+    # received | processed | ignored | mismatch (bound to none of our provider objects)
     status: Mapped[str] = mapped_column(String(16), default="received")
     result: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

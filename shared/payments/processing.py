@@ -18,6 +18,7 @@ from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.orders import service as order_service
 from shared.payments.models import Payment
+from shared.payments.review import flag_amount_mismatch
 from shared.payments.states import payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
@@ -119,5 +120,13 @@ def process_payment(db, config, payment_id: str) -> str:
 
     with db.transaction() as session:
         payment = session.get(Payment, payment_id, with_for_update=True)
-        changed = apply_payment_result(session, payment, result)
+        try:
+            changed = apply_payment_result(session, payment, result)
+        except ProviderError as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            # Nothing was changed (the check comes first); asking again gives the same
+            # answer, so flag it for an operator once instead (shared/payments/review.py).
+            flag_amount_mismatch(session, payment, exc.message)
+            return "amount_mismatch"
         return payment.status if changed else f"unchanged {payment.status}"

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from shared import outbox
 from shared.config import Config
 from shared.db import utcnow
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import Conflict, InvalidRequest
 from shared.events.service import record_event
 from shared.ids import id_floor, new_id
 from shared.merchants.livemode import choose_provider
@@ -78,19 +78,10 @@ def _ms(value) -> int:
     return int(value.timestamp() * 1000)
 
 
-def customer_returned(session: Session, payment_id: str) -> str:
-    """The customer came back from a provider's page: poll the provider now (idempotent)."""
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFound(f"No such payment: {payment_id!r}.", param="payment_id")
-    if payment.status == "processing":
-        outbox.enqueue(session, "gateway.process_payment", [payment.id], "payments")
-    return payment.status
-
-
 def update_payment(session: Session, merchant_id: str, payment_id: str, data: dict) -> Payment:
     payment = get_payment(session, merchant_id, payment_id, lock=True,
                           livemode=data.get("livemode"))
+    canceled_now = False
     if "status" in data:
         new = data["status"]
         if new != payment.status:
@@ -98,11 +89,12 @@ def update_payment(session: Session, merchant_id: str, payment_id: str, data: di
                 raise Conflict(f"A {payment.status} payment cannot become {new}.",
                                code="payment_state_conflict", param="status")
             payment.status = "canceled"
+            canceled_now = True
     if "metadata" in data:
         payment.metadata_ = data["metadata"]
     if "description" in data:
         payment.description = data["description"]
     payment.updated_at = utcnow()
-    if data.get("status") == "canceled" and payment.status == "canceled":
+    if canceled_now:  # a repeated cancel answers the same and writes no second event
         record_event(session, merchant_id, "payment.canceled", payment_object(payment))
     return payment

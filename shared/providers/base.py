@@ -83,15 +83,25 @@ class RefundResult:
 @dataclass(frozen=True)
 class InboundEvent:
     """A verified provider webhook, translated. ``kind`` is "payment", "refund" or None when
-    the event is about something we do not handle (stored and acknowledged, changes nothing)."""
+    the event is about something we do not handle (stored and acknowledged, changes nothing).
+
+    The gateway binds an event to a payment by ``provider_payment_id`` (the provider object
+    we created and stored: order id, intent id) and to a refund by ``provider_refund_id`` or
+    our refund id within that payment. ``payment_id`` / ``refund_id`` are only what the event
+    *claims* (echoed notes, metadata, tags, receipts; some of them settable by the customer):
+    when they disagree with the bound object the event is refused as a mismatch."""
     provider_event_id: str
     event_type: str                       # the provider's own type string
     kind: str | None
     outcome: Outcome | None = None
-    payment_id: str | None = None         # our pay_... id when the provider echoes it
-    refund_id: str | None = None          # our rfnd_... id when the provider echoes it
+    payment_id: str | None = None         # the pay_... id the event claims, if any
+    refund_id: str | None = None          # the rfnd_... id the event claims, if any
     provider_payment_id: str | None = None
     provider_refund_id: str | None = None
+    # True when a FAILED outcome describes one attempt inside a checkout the customer may
+    # retry (Razorpay payment.failed, Cashfree PAYMENT_FAILED / USER_DROPPED): it does not
+    # make the payment final; the checkout stays open until it expires.
+    attempt_only: bool = False
     amount: int | None = None
     currency: str | None = None
     failure_code: str | None = None

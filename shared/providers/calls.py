@@ -14,6 +14,8 @@ from shared.db import utcnow
 from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
 from shared.payments.models import TransactionAttempt
+from shared.payments.review import flag_after_provider_mismatch
+from shared.providers import alerts
 from shared.providers.base import Outcome
 
 log = logging.getLogger(__name__)
@@ -80,23 +82,50 @@ def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider
     return retrying(attempt)
 
 
+# Configuration errors that say nothing about the object: our credentials were refused or
+# are missing, or the request could not be sent. Retrying after an operator fixes them can
+# succeed, and the provider may already hold the payment or refund.
+_OPERATOR_CODES = frozenset({"provider_authentication_failed", "provider_unavailable",
+                             "provider_request_invalid"})
+
+
+def keeps_processing(operation: str, exc: ProviderConfigError) -> bool:
+    """Whether a configuration error leaves the object ``processing``: always on a status
+    check (the object exists at the provider, so failing it could hide money that moved, and
+    a failed refund gives its reservation back), and on a create when the error is about our
+    configuration rather than this request."""
+    return operation.startswith("fetch") or exc.code in _OPERATOR_CODES
+
+
 def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., T], *,
                          merchant_id: str, provider: str, operation: str,
                          payment_id: str | None = None, refund_id: str | None = None
                          ) -> T | str:
     """``call_provider`` for a worker job: the provider's answer; a FAILED answer built with
-    ``failed`` when the provider refuses our credentials or request (retrying cannot help);
-    or ``"transient"`` / ``"provider_error"`` when the object should stay ``processing`` for
-    the sweeper to ask again later, with the same idempotency key."""
+    ``failed`` when the provider refuses this request (retrying cannot help); or
+    ``"transient"`` / ``"provider_error"`` / ``"provider_configuration"`` when the object
+    should stay ``processing`` for the sweeper to ask again later, with the same idempotency
+    key. A configuration error also raises an operator alert (``shared.providers.alerts``)."""
     try:
-        return call_provider(db, config, fn, merchant_id=merchant_id, provider=provider,
-                             operation=operation, payment_id=payment_id, refund_id=refund_id)
+        result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider,
+                               operation=operation, payment_id=payment_id,
+                               refund_id=refund_id)
     except ProviderTransientError:
         return "transient"
     except ProviderConfigError as exc:
+        if keeps_processing(operation, exc):
+            alerts.raise_alert(db, provider, operation, exc.code, exc.message,
+                               refund_id or payment_id)
+            return "provider_configuration"
         return failed(outcome=Outcome.FAILED, failure_code="provider_configuration",
                       failure_message=exc.message[:500])
     except ProviderError as exc:
+        if exc.code == "provider_amount_mismatch":
+            # The same question gets the same answer: flag once instead of polling forever.
+            flag_after_provider_mismatch(db, payment_id, refund_id, exc.message)
+            return "amount_mismatch"
         log.error("%s %s via %s: provider error %s; left processing for reconciliation",
                   operation, refund_id or payment_id, provider, exc.code)
         return "provider_error"
+    alerts.clear_after_success(db, provider)
+    return result

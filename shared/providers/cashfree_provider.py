@@ -17,10 +17,11 @@ currency a standard Cashfree PG account settles); others are refused with
 with ``Decimal``, never float.
 
 Outcome of an order: PAID is SUCCEEDED; EXPIRED / TERMINATED are FAILED; ACTIVE depends on
-the order's payment attempts (any PENDING or none: PROCESSING; otherwise the latest
-FAILED / USER_DROPPED / CANCELLED / VOID attempt is FAILED with its error code). The
-customer may retry in the same session after a failed attempt, so a PAYMENT_SUCCESS webhook
-can follow a FAILED result; the gateway's state machine must accept that or refund.
+the order's payment attempts (a SUCCESS: SUCCEEDED; otherwise PROCESSING, with the latest
+FAILED / USER_DROPPED / CANCELLED / VOID attempt's code for information). The customer may
+retry in the same session after a failed attempt, so failed attempts (and the
+PAYMENT_FAILED / USER_DROPPED webhooks, ``attempt_only``) never make the payment final; the
+gateway expires the checkout.
 TERMINATION_REQUESTED is PROCESSING: an attempt in flight can still succeed.
 
 Webhooks: ``x-webhook-signature`` = base64(HMAC-SHA256(client_secret, timestamp + raw
@@ -231,9 +232,11 @@ class CashfreeProvider:
             return PaymentResult(outcome=Outcome.SUCCEEDED, **common)
         if latest is None or Outcome.PROCESSING in outcomes:
             return PaymentResult(outcome=Outcome.PROCESSING, **common)
+        # Only failed attempts on an ACTIVE order: the customer may retry in the same
+        # session, so nothing is final (the gateway expires the checkout).
         code, message = _attempt_failure(latest)
-        return PaymentResult(outcome=Outcome.FAILED, failure_code=code, failure_message=message,
-                             **common)
+        return PaymentResult(outcome=Outcome.PROCESSING, failure_code=code,
+                             failure_message=message, **common)
 
     def _attempts(self, order_id: str, request_copy: dict) -> list[dict]:
         response = self._send("GET", f"/orders/{order_id}/payments", request_copy)
@@ -360,7 +363,8 @@ def _translate_event(event: Mapping) -> InboundEvent:
             payment_id=(order.get("order_tags") or {}).get("gateway_payment_id") or order_id,
             provider_payment_id=order_id,
             amount=_minor(attempt.get("payment_amount", order.get("order_amount")), currency),
-            currency=currency, failure_code=code, failure_message=message)
+            currency=currency, failure_code=code, failure_message=message,
+            attempt_only=outcome is Outcome.FAILED)
     if event_type == "REFUND_STATUS_WEBHOOK":
         refund = data.get("refund") or {}
         refund_outcome = _REFUND_OUTCOMES.get(refund.get("refund_status") or "")

@@ -11,8 +11,10 @@ Ids: PhonePe addresses everything by the merchant's transaction id, so
 own ``transactionId`` is kept in the response copy only.
 
 Callbacks carry ``{"response": base64(json)}``, ``X-VERIFY: sha256(response + salt_key) +
-"###" + salt_index`` and the HTTP Basic credentials configured on the PhonePe dashboard; both
-are checked in constant time. PhonePe's scheme has no timestamp, so a replayed callback is
+"###" + salt_index`` and, per PhonePe's "Handling Webhooks", ``Authorization:
+SHA256(username:password)`` (hex) of the callback credentials configured on the PhonePe
+dashboard (PHONEPE_WEBHOOK_USERNAME / PHONEPE_WEBHOOK_PASSWORD); both are checked in
+constant time. PhonePe's scheme has no timestamp, so a replayed callback is
 not refused: freshness comes from statuses only ever moving forward in the gateway and from
 the derived event id (transaction id + state code), which dedupes replays. Callbacks for
 refunds are told apart from payments by our refund id prefix (``rfnd_``).
@@ -268,12 +270,14 @@ class PhonePeProvider:
             raise ProviderUnavailable("PhonePe callbacks are not configured (PHONEPE_SALT_KEY "
                                       "/ PHONEPE_WEBHOOK_USERNAME / PHONEPE_WEBHOOK_PASSWORD).",
                                       code="provider_unavailable")
-        basic = base64.b64encode(
+        # PhonePe "Handling Webhooks": ``Authorization: SHA256(username:password)``, the hex
+        # digest of the credentials configured on the PhonePe dashboard (not HTTP Basic).
+        expected_auth = hashlib.sha256(
             f"{creds.phonepe_webhook_username}:{creds.phonepe_webhook_password}".encode()
-        ).decode()
-        given_auth = header_value(headers, "Authorization") or ""
+        ).hexdigest()
+        given_auth = (header_value(headers, "Authorization") or "").strip().lower()
         # Both checks run before either result is used, so timing does not say which failed.
-        auth_ok = hmac.compare_digest(given_auth.encode(), f"Basic {basic}".encode())
+        auth_ok = hmac.compare_digest(given_auth.encode(), expected_auth.encode())
         try:
             envelope = json.loads(body)
             encoded = envelope["response"]

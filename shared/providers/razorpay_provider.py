@@ -21,11 +21,11 @@ list supports), refunds by ``receipt`` / ``notes.gateway_refund_id`` among the p
 refunds. A worker retry after a timeout therefore finds what the first attempt made.
 
 Outcome of an order, from its payments: any captured (or since refunded) payment is
-SUCCEEDED; else any created/authorized payment is PROCESSING (authorized payments are
-auto-captured by Razorpay); else the latest failed attempt is FAILED with its
-``error_reason`` (falling back to ``error_code``); no payment yet is PROCESSING. A customer
-may retry inside Checkout after a failure, so a later ``payment.captured`` webhook can follow
-a FAILED result; the gateway's state machine must accept that transition or refund.
+SUCCEEDED; anything else is PROCESSING (authorized payments are auto-captured by Razorpay;
+after only failed attempts the customer may still retry inside Checkout, so the latest
+``error_reason`` is reported but nothing is final). A ``payment.failed`` webhook is likewise
+one attempt (``attempt_only``). The gateway ends the checkout when it expires; a capture after
+that is a late capture (shared/payments/review.py).
 """
 from __future__ import annotations
 
@@ -202,10 +202,13 @@ class RazorpayProvider:
             return PaymentResult(outcome=Outcome.SUCCEEDED, **common)
         if statuses & {"created", "authorized"} or not payments:
             return PaymentResult(outcome=Outcome.PROCESSING, **common)
+        # Only failed attempts: the order stays open and the customer may retry inside
+        # Checkout, so nothing is final yet (the gateway expires the checkout). The latest
+        # failure is reported for information.
         latest = max(payments, key=lambda p: p.get("created_at") or 0)
         code, message = _failure(latest)
-        return PaymentResult(outcome=Outcome.FAILED, failure_code=code, failure_message=message,
-                             **common)
+        return PaymentResult(outcome=Outcome.PROCESSING, failure_code=code,
+                             failure_message=message, **common)
 
     def verify_checkout_signature(self, order_id: str, payment_id: str, signature: str) -> bool:
         """Whether ``signature`` (from Checkout's handler) is Razorpay's HMAC-SHA256 of
@@ -342,14 +345,18 @@ def _translate_event(event_id: str, event: Mapping) -> InboundEvent:
         outcome = _PAYMENT_EVENTS[event_type]
         code, message = _failure(payment) if outcome is Outcome.FAILED else (None, None)
         source = order or payment
+        # Bound by the order id (ours: we created the order). ``notes`` is set by the
+        # browser in Checkout, so it is only a claim, checked against the bound payment;
+        # ``receipt`` (ours) is preferred when the order is in the event.
         return InboundEvent(
             provider_event_id=event_id, event_type=event_type, kind="payment",
             outcome=outcome,
-            payment_id=(payment.get("notes") or {}).get("gateway_payment_id")
-            or order.get("receipt"),
+            payment_id=order.get("receipt")
+            or (payment.get("notes") or {}).get("gateway_payment_id"),
             provider_payment_id=order.get("id") or payment.get("order_id"),
             amount=source.get("amount"), currency=source.get("currency"),
-            failure_code=code, failure_message=message)
+            failure_code=code, failure_message=message,
+            attempt_only=event_type == "payment.failed")
     if event_type in _REFUND_EVENTS:
         notes = refund.get("notes") or {}
         outcome = _REFUND_EVENTS[event_type]

@@ -32,5 +32,7 @@ class Refund(Base):
     failure_message: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(default=0)
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
+    # Set when an operator must look (amount_mismatch): see shared/payments/review.py.
+    review_reason: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

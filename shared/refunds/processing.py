@@ -12,6 +12,7 @@ from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
+from shared.payments.review import flag_amount_mismatch
 from shared.payments.states import refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
@@ -110,5 +111,11 @@ def process_refund(db, config, refund_id: str) -> str:
             # Read in the first transaction above, and refunds are never deleted.
             raise RuntimeError(f"refund {refund_id} disappeared while it was processed")
         refund, payment = locked
-        changed = apply_refund_result(session, refund, payment, result)
+        try:
+            changed = apply_refund_result(session, refund, payment, result)
+        except ProviderError as exc:
+            if exc.code != "amount_mismatch":
+                raise
+            flag_amount_mismatch(session, refund, exc.message)  # once, not polled forever
+            return "amount_mismatch"
         return refund.status if changed else f"unchanged {refund.status}"

@@ -13,6 +13,7 @@ from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.events.models import Event
 from shared.ids import new_id
 from shared.merchants.livemode import in_mode
+from shared.merchants.models import Merchant
 from shared.pagination import Page, keyset_page
 from shared.webhooks import delivery, signer
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
@@ -34,6 +35,9 @@ def normalize_event_filter(events: list[str]) -> list[str]:
 
 def create_endpoint(session: Session, config: Config, merchant_id: str,
                     data: dict) -> WebhookEndpoint:
+    # The merchant row is the lock that makes "count, then insert" one step: concurrent
+    # creates cannot together pass the limit.
+    session.get(Merchant, merchant_id, with_for_update=True)
     count = session.execute(select(func.count()).select_from(WebhookEndpoint).where(
         WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status != "deleted")
     ).scalar_one()

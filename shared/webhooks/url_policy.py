@@ -50,6 +50,14 @@ def address_is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # 6to4 (2002::/16) and Teredo (2001::/32) tunnel an IPv4 address: it must be
+        # public too, or a relay could carry the request to 127.0.0.1 or the metadata IP.
+        tunnelled = [ip.sixtofour] if ip.sixtofour is not None else []
+        if ip.teredo is not None:
+            tunnelled.extend(ip.teredo)
+        if ip.teredo is not None or any(not address_is_public(str(v4)) for v4 in tunnelled):
+            return False
     if ip in _METADATA_ADDRESSES:
         return False
     return ip.is_global and not (ip.is_loopback or ip.is_private or ip.is_link_local

@@ -43,7 +43,11 @@ def test_lists_show_only_own_objects(client, make_merchant, other_merchants_obje
     intruder = make_merchant("Intruder")["headers"]
     for path in ("/api/v1/orders", "/api/v1/payments", "/api/v1/refunds",
                  f"/api/v1/payments?order_id={other_merchants_objects['order']}",
-                 f"/api/v1/refunds?payment_id={other_merchants_objects['payment']}",
-                 "/api/v1/payments?starting_after=pay_zzzzzzzzzzzzzzzzzzzzzzzzzz"):
+                 f"/api/v1/refunds?payment_id={other_merchants_objects['payment']}"):
         body = client.get(path, headers=intruder).get_json()
         assert body == {"object": "list", "data": [], "has_more": False}, path
+    # Another merchant's object (or none at all) as a cursor is a 404, never a page.
+    for cursor in ("pay_zzzzzzzzzzzzzzzzzzzzzzzzzz", other_merchants_objects["payment"]):
+        response = client.get(f"/api/v1/payments?starting_after={cursor}", headers=intruder)
+        assert response.status_code == 404
+        assert response.get_json()["error"]["param"] == "starting_after"

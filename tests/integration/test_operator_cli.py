@@ -54,7 +54,8 @@ def test_production_refuses_default_secret_and_embedded_storage(base_env, tmp_pa
     no_secret = gateway({**env, "DATABASE_URL": base_env["DATABASE_URL"],
                          "REDIS_URL": base_env["REDIS_URL"], "SECRET_KEY": ""}, "migrate")
     assert no_secret.returncode == 2 and "SECRET_KEY" in no_secret.stderr
-    sqlite = gateway({**env, "SECRET_KEY": "x" * 32, "DATABASE_URL": "",
+    strong = "Zq3!x9#Lm2@v7$Pw-strong-test-key"
+    sqlite = gateway({**env, "SECRET_KEY": strong, "DATABASE_URL": "",
                       "REDIS_URL": base_env["REDIS_URL"]}, "migrate")
     assert sqlite.returncode == 2 and "DATABASE_URL" in sqlite.stderr
     assert len(sqlite.stderr.strip().splitlines()) == 1

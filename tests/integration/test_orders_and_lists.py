@@ -109,8 +109,10 @@ def test_customer_return_asks_for_a_status_check_without_an_api_key(client, merc
     assert pending.status_code == 200 and pending.get_json()["status"] == "pending"
     assert published == []  # the first job is still on its way; nothing to poll yet
     with db.transaction() as session:
-        session.execute(update(Payment).where(Payment.id == pid).values(status="processing"))
+        session.execute(update(Payment).where(Payment.id == pid).values(
+            status="processing", provider_payment_id="sbx_waiting_for_the_customer"))
     body = client.get(f"/checkout/return/{pid}").get_json()
-    assert body == {"object": "checkout_return", "payment_id": pid, "status": "processing"}
+    # The customer sees pending/succeeded/failed only (tests/integration/test_checkout_return.py)
+    assert body == {"object": "checkout_return", "payment_id": pid, "status": "pending"}
     assert published == [("gateway.process_payment", [pid], "payments")]
     assert client.get("/checkout/return/pay_unknown").status_code == 404

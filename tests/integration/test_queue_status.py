@@ -129,9 +129,9 @@ def test_workers_online_are_reported_without_blocking(client, operator, start_wo
     assert workers["online"] >= 1 and workers["names"] and workers["checked_at"]
 
 
-def test_metrics_are_prometheus_text_at_the_root(client, merchant):
+def test_metrics_are_prometheus_text_at_the_root(client, merchant, operator):
     client.get("/api/v1/payments", headers=merchant["headers"])
-    response = client.get("/metrics")
+    response = client.get("/metrics", headers=operator["headers"])  # test_metrics.py: auth
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain")
     text_ = response.get_data(as_text=True)

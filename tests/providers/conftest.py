@@ -51,6 +51,9 @@ class Harness(ABC):
     signs_timestamp: bool           # the webhook scheme has a freshness timestamp
     create_echoes_amount: bool      # the create response states the amount
     currency: str = "INR"
+    # A failed attempt leaves the checkout open for the customer to retry (Razorpay,
+    # Cashfree): the provider reports it as PROCESSING with the attempt's failure code.
+    retryable_checkout: bool = False
     secrets: list[str] = field(default_factory=list)
 
     def config(self, credentials: ProviderCredentials | None = None) -> Config:
@@ -188,7 +191,7 @@ def _razorpay() -> RazorpayHarness:
         required_env=["RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET"],
         decline_code="card_declined", refund_decline_code="BAD_REQUEST_ERROR",
         checkout=True, next_action_type="razorpay_checkout", signs_timestamp=False,
-        create_echoes_amount=True, secrets=[key_secret, whsec])
+        create_echoes_amount=True, secrets=[key_secret, whsec], retryable_checkout=True)
 
 
 def _phonepe() -> PhonePeHarness:
@@ -229,7 +232,7 @@ def _cashfree() -> CashfreeHarness:
         required_env=["CASHFREE_CLIENT_ID", "CASHFREE_CLIENT_SECRET"],
         decline_code="TRANSACTION_DECLINED", refund_decline_code="refund_amount_invalid",
         checkout=True, next_action_type="cashfree_checkout", signs_timestamp=True,
-        create_echoes_amount=True, secrets=[client_secret])
+        create_echoes_amount=True, secrets=[client_secret], retryable_checkout=True)
 
 
 BUILDERS = {"stripe": _stripe, "razorpay": _razorpay, "phonepe": _phonepe,

@@ -3,6 +3,7 @@ instruments, exact major-unit amounts and currency limits."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 
 import pytest
@@ -34,15 +35,34 @@ def _paid_phonepe_callback(phonepe):
     return provider, phonepe.sim.webhook_for("payment", request.payment_id)
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 @pytest.mark.parametrize("authorization", [
-    None, "Basic " + base64.b64encode(b"phonepe-callbacks:wrong").decode(), "Bearer x"])
-def test_phonepe_callback_needs_the_basic_credentials(phonepe, authorization):
+    None, _sha256("phonepe-callbacks:wrong"), "Bearer x",
+    # HTTP Basic of the right credentials is not PhonePe's scheme: refused.
+    "basic-of-the-right-credentials"])
+def test_phonepe_callback_needs_the_sha256_of_the_credentials(phonepe, authorization):
     provider, delivery = _paid_phonepe_callback(phonepe)
+    if authorization == "basic-of-the-right-credentials":
+        user, password = phonepe.sim.webhook_auth
+        authorization = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     headers = {k: v for k, v in delivery.headers.items() if k != "Authorization"}
     if authorization:
         headers["Authorization"] = authorization
     with pytest.raises(WebhookVerificationError):
         provider.parse_webhook(headers, delivery.body)
+
+
+def test_phonepe_callback_authorization_is_sha256_of_username_and_password(phonepe):
+    """PhonePe "Handling Webhooks": ``Authorization: SHA256(username:password)``."""
+    provider, delivery = _paid_phonepe_callback(phonepe)
+    user, password = phonepe.sim.webhook_auth
+    assert delivery.headers["Authorization"] == _sha256(f"{user}:{password}")
+    assert provider.parse_webhook(delivery.headers, delivery.body).outcome is Outcome.SUCCEEDED
+    upper = {**delivery.headers, "Authorization": _sha256(f"{user}:{password}").upper()}
+    assert provider.parse_webhook(upper, delivery.body).outcome is Outcome.SUCCEEDED
 
 
 def test_phonepe_callback_headers_are_case_insensitive(phonepe):

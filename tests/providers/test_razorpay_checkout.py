@@ -78,7 +78,8 @@ def test_failed_attempt_then_success_in_checkout_ends_succeeded(rzp):
     created = provider.create_payment(request)
     rzp.sim.customer_fails(created.provider_payment_id, "insufficient_funds")
     failed = provider.fetch_payment(request.payment_id, created.provider_payment_id)
-    assert (failed.outcome, failed.failure_code) == (Outcome.FAILED, "insufficient_funds")
+    # One failed attempt: the order stays open for a retry inside Checkout.
+    assert (failed.outcome, failed.failure_code) == (Outcome.PROCESSING, "insufficient_funds")
     rzp.sim.customer_pays(created.provider_payment_id)
     assert provider.fetch_payment(request.payment_id,
                                   created.provider_payment_id).outcome is Outcome.SUCCEEDED

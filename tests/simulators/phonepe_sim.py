@@ -87,9 +87,11 @@ class PhonePeSimulator(SimulatorBase):
         signature = self.x_verify(encoded)
         if tamper:
             signature = ("0" if signature[0] != "0" else "1") + signature[1:]
+        # PhonePe "Handling Webhooks": the Authorization header is SHA256(username:password),
+        # the hex digest of the credentials configured on the dashboard (not HTTP Basic).
         user, password = self.webhook_auth
-        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-        return Delivery({"X-VERIFY": signature, "Authorization": f"Basic {basic}",
+        authorization = hashlib.sha256(f"{user}:{password}".encode()).hexdigest()
+        return Delivery({"X-VERIFY": signature, "Authorization": authorization,
                          "Content-Type": "application/json"},
                         json.dumps({"response": encoded}).encode(), f"{txn['id']}:{txn['code']}")
 

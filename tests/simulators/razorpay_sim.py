@@ -48,13 +48,14 @@ class RazorpaySimulator(SimulatorBase):
 
     # --- customer in Checkout ------------------------------------------------------------
 
-    def customer_pays(self, order_id: str) -> dict:
+    def customer_pays(self, order_id: str, notes: dict | None = None) -> dict:
         """The customer pays in Checkout; returns what Checkout hands the merchant's page.
-        A queued ``decline_next`` makes this attempt fail instead."""
+        A queued ``decline_next`` makes this attempt fail instead. ``notes``: what the
+        browser passed to Checkout (Razorpay copies it onto the payment; anyone can set it)."""
         declined = self.take_decline()
         if declined:
             return self.customer_fails(order_id, declined)
-        payment = self._attempt(order_id, "captured")
+        payment = self._attempt(order_id, "captured", **({"notes": notes} if notes else {}))
         with self.lock:
             self.orders[order_id]["status"] = "paid"
             self.orders[order_id]["amount_paid"] = payment["amount"]

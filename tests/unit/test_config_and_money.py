@@ -14,10 +14,16 @@ def test_development_defaults_need_no_servers():
     assert config.webhook_retry_schedule == DEFAULT_RETRY_SCHEDULE
 
 
+STRONG = "Zq3!x9#Lm2@v7$Pw-strong-test-key"
+
+
 @pytest.mark.parametrize("env,needle", [
     ({"SECRET_KEY": ""}, "SECRET_KEY"),
-    ({"SECRET_KEY": "s" * 32}, "DATABASE_URL"),
-    ({"SECRET_KEY": "s" * 32, "DATABASE_URL": "postgresql://x/y"}, "REDIS_URL"),
+    ({"SECRET_KEY": "s" * 32}, "SECRET_KEY"),
+    ({"SECRET_KEY": STRONG}, "DATABASE_URL"),
+    ({"SECRET_KEY": STRONG, "DATABASE_URL": "postgresql://x/y"}, "REDIS_URL"),
+    ({"SECRET_KEY": STRONG, "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r"},
+     "PUBLIC_BASE_URL"),
 ])
 def test_production_refuses_development_defaults(env, needle):
     with pytest.raises(ConfigurationError, match=needle):
@@ -25,8 +31,9 @@ def test_production_refuses_development_defaults(env, needle):
 
 
 def test_production_starts_with_real_settings():
-    config = Config.from_env({"GATEWAY_ENV": "production", "SECRET_KEY": "s" * 32,
-                              "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r:6379"})
+    config = Config.from_env({"GATEWAY_ENV": "production", "SECRET_KEY": STRONG,
+                              "DATABASE_URL": "postgresql://x/y", "REDIS_URL": "redis://r:6379",
+                              "PUBLIC_BASE_URL": "https://pay.example.com"})
     assert config.is_production and not config.embedded_broker
 
 

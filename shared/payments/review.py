@@ -1,0 +1,66 @@
+"""Payments an operator must look at: money moved in a way the status cannot say.
+
+- ``late_capture``: the provider captured money for a payment that is already final (failed
+  or canceled), e.g. the customer paid in a checkout after it had expired. The gateway does
+  not refund on its own (the merchant may prefer to ship): the payment keeps its status,
+  gets ``review_reason = "late_capture"`` and the merchant hears ``payment.late_capture``
+  once. See docs/providers.md.
+- ``amount_mismatch`` (payments and refunds): the provider reports another amount or
+  currency than ours. Nothing is changed, the object stays as it is and the sweeper stops
+  asking (it would get the same answer forever); an operator settles it.
+
+``review_reason`` is set once; a repeated signal (a second webhook about the same capture)
+changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.events.service import record_event
+from shared.payments.models import Payment
+from shared.refunds.models import Refund
+from shared.representation import payment_object
+
+log = logging.getLogger(__name__)
+
+LATE_CAPTURE = "late_capture"
+AMOUNT_MISMATCH = "amount_mismatch"
+LATE_CAPTURE_EVENT = "payment.late_capture"
+
+
+def flag_late_capture(session: Session, payment: Payment, provider_name: str) -> bool:
+    """Flag a capture reported for a final payment (locked by the caller). True the first
+    time, when the merchant's ``payment.late_capture`` event is written."""
+    if payment.review_reason == LATE_CAPTURE:
+        return False
+    log.error("late capture: %s reports payment %s captured but it is %s; flagged for an "
+              "operator (refund or fulfil)", provider_name, payment.id, payment.status)
+    payment.review_reason = LATE_CAPTURE
+    payment.updated_at = utcnow()
+    record_event(session, payment.merchant_id, LATE_CAPTURE_EVENT, payment_object(payment))
+    return True
+
+
+def flag_amount_mismatch(session: Session, obj: Payment | Refund, detail: str) -> bool:
+    """Flag a payment or refund (locked by the caller) whose provider disagrees on the amount
+    or currency. The sweeper skips flagged objects; an operator settles them."""
+    if obj.review_reason is not None:
+        return False
+    log.error("%s flagged for review, amount mismatch: %s", obj.id, detail)
+    obj.review_reason = AMOUNT_MISMATCH
+    obj.updated_at = utcnow()
+    return True
+
+
+def flag_after_provider_mismatch(db, payment_id: str | None, refund_id: str | None,
+                                 detail: str) -> None:
+    """The provider module itself refused an answer whose amount disagrees with ours (on a
+    create): flag the object in its own transaction."""
+    with db.transaction() as session:
+        obj = (session.get(Refund, refund_id, with_for_update=True) if refund_id
+               else session.get(Payment, payment_id, with_for_update=True))
+        if obj is not None:
+            flag_amount_mismatch(session, obj, detail)
