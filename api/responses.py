@@ -29,6 +29,25 @@ def config():
 _REPLAYABLE_ERRORS = {400, 403, 404, 422}
 
 
+def run_direct_create(write: Callable, status: int = 201) -> Response | None:
+    """Answer a create written by one statement that also stores the Idempotency-Key's
+    answer (``write(key_to_store | None)`` returns ``Created`` or None). None when the key
+    already exists: then ``run_create`` decides (replay, 409, 422, takeover)."""
+    key = request.headers.get("Idempotency-Key")
+    to_store = None
+    if key is not None:
+        idempotency.check_key(key)
+        to_store = idempotency.KeyToStore(key, idempotency.request_fingerprint(
+            request.method, request.path, request.get_json(silent=True)))
+    created = write(to_store)
+    if created is None:
+        return None
+    relay = db().outbox_relay
+    if relay is not None:
+        relay.after_commit_rows(created.outbox)
+    return Response(created.body, status=status, mimetype="application/json")
+
+
 def run_create(handler: Callable, serialize: Callable, status: int = 201) -> Response:
     """Run ``handler(session)`` in one transaction and answer ``serialize(result)``. With an
     Idempotency-Key the stored answer commits in the same transaction as the object."""

@@ -51,16 +51,20 @@ def phase_post(stack: Stack, runs: int) -> dict:
         http_json("POST", ours.url + "/api/v1/payments", stack.api_key, _payment_body())
         http_json("POST", floor.url + "/floor/payments", None, _payment_body())
     samples: dict = {}
-    total = runs * 2 * 2
+    # c=32 also with a unique Idempotency-Key per request (the target's main figure).
+    variants = [(32, "ours_keyed", ours, key_env, "post_payment_keyed.lua")]
+    for conns in (32, 64):
+        variants += [(conns, "ours", ours, key_env, "post_payment.lua"),
+                     (conns, "floor", floor, floor_env, "post_payment.lua")]
+    total = runs * len(variants)
     progress = Progress("phase 1: POST /payments", total * PHASE1_SECONDS)
     step = 0
     for run in range(runs):
-        for conns in (32, 64):
-            for name, server, env in (("ours", ours, key_env), ("floor", floor, floor_env)):
-                progress.update(step * PHASE1_SECONDS, f"run {run + 1} {name} c={conns}")
-                result = run_wrk(server.url, "post_payment.lua", conns, PHASE1_SECONDS, env)
-                samples.setdefault((name, conns), []).append(result)
-                step += 1
+        for conns, name, server, env, script in variants:
+            progress.update(step * PHASE1_SECONDS, f"run {run + 1} {name} c={conns}")
+            result = run_wrk(server.url, script, conns, PHASE1_SECONDS, env)
+            samples.setdefault((name, conns), []).append(result)
+            step += 1
     progress.finish()
     ours.stop()
     floor.stop()
@@ -71,6 +75,11 @@ def phase_post(stack: Stack, runs: int) -> dict:
                              "ratio": round(o["rps"] / f["rps"], 2) if f["rps"] else None,
                              "runs": {"ours": samples[("ours", conns)],
                                       "floor": samples[("floor", conns)]}}
+    k = med_dict(samples[("ours_keyed", 32)])
+    table["32"]["ours_keyed"] = k
+    table["32"]["ratio_keyed"] = (round(k["rps"] / table["32"]["floor"]["rps"], 2)
+                                  if table["32"]["floor"]["rps"] else None)
+    table["32"]["runs"]["ours_keyed"] = samples[("ours_keyed", 32)]
     return table
 
 
@@ -268,6 +277,11 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {conns} | {o['rps']} | {o['p50_ms']} | {o['p99_ms']} | "
                          f"{o['errors']} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | "
                          f"{row['ratio']} |")
+            k = row.get("ours_keyed")
+            if k:
+                lines.append(f"| {conns}, unique Idempotency-Key | {k['rps']} | {k['p50_ms']} "
+                             f"| {k['p99_ms']} | {k['errors']} | {f['rps']} | {f['p50_ms']} | "
+                             f"{f['p99_ms']} | {row['ratio_keyed']} |")
         lines += ["", "Targets: ours/floor >= 1.0; p99 <= 60 ms at 32 connections.", ""]
     if "2" in p:
         w = p["2"]

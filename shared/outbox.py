@@ -73,10 +73,16 @@ class OutboxRelay:
         self._thread_pid: int | None = None
 
     def after_commit(self, messages: Iterable[OutboxMessage]) -> None:
+        self.after_commit_rows([(m.id, m.task, m.args, m.queue) for m in messages])
+
+    def after_commit_rows(self, rows: list[tuple]) -> None:
+        """Committed rows as ``(id, task, args, queue)`` tuples (a Core statement's
+        RETURNING), without building ORM objects."""
         if self.publish is None:
             return
         if not self.background:
-            self._publish_and_mark(list(messages))
+            self._publish_and_mark([OutboxMessage(id=i, task=t, args=a, queue=q)
+                                    for i, t, a, q in rows])
             return
         pending = self._queue
         if pending is None or self._thread_pid != os.getpid():
@@ -85,7 +91,7 @@ class OutboxRelay:
             threading.Thread(target=self._drain, args=(pending,), name="outbox-relay",
                              daemon=True).start()
             self._thread_pid = os.getpid()
-        pending.put([(m.id, m.task, m.args, m.queue) for m in messages])
+        pending.put(rows)
 
     def _drain(self, pending: queue.SimpleQueue) -> None:
         while True:

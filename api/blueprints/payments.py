@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import merchant_id
-from api.responses import config, db, json_response, run_create
+from api.responses import config, db, json_response, run_create, run_direct_create
 from api.schemas.common import list_envelope
 from api.schemas.payments import (
     PaymentCreateSchema,
@@ -12,6 +12,7 @@ from api.schemas.payments import (
     PaymentSchema,
     PaymentUpdateSchema,
 )
+from shared.payments import insert as payment_insert
 from shared.payments import service as payment_service
 from shared.representation import payment_object
 
@@ -25,7 +26,12 @@ class Payments(MethodView):
     @blp.response(201, PaymentSchema)
     def post(self, data):
         """Create a payment (answers 201 pending; a worker calls the provider)"""
-        mid, cfg = merchant_id(), config()
+        mid, cfg, database = merchant_id(), config(), db()
+        if payment_insert.can_insert_directly(database, cfg, data):
+            answer = run_direct_create(
+                lambda key: payment_insert.insert_payment(database, mid, data, key))
+            if answer is not None:
+                return answer
         return run_create(lambda s: payment_service.create_payment(s, cfg, mid, data),
                           payment_object)
 
