@@ -7,7 +7,7 @@ from flask_smorest import Api
 from api.auth import KeyCache, current_principal
 from api.errors import register_error_handlers
 from api.request_context import register_request_hooks
-from shared.broker import make_celery, make_publisher
+from shared.broker import make_batch_publisher, make_celery, make_publisher
 from shared.config import Config
 from shared.db import Database
 from shared.errors import PermissionDenied
@@ -42,9 +42,12 @@ def create_app(config: Config | None = None, db: Database | None = None,
     )
     db = db or Database(config.database_url)
     background = publish is None  # tests may hand in a synchronous capture
+    publish_many = None
     if publish is None:
         publish = make_publisher(make_celery(config))
-    db.outbox_relay = OutboxRelay(db, publish, background=background)
+        publish_many = make_batch_publisher(config)
+    db.outbox_relay = OutboxRelay(db, publish, background=background,
+                                  publish_many=publish_many)
     app.extensions["gateway.config"] = config
     app.extensions["gateway.db"] = db
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))

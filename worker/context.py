@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from shared.broker import make_publisher
+from shared.broker import make_batch_publisher, make_publisher
 from shared.db import Database
 from shared.outbox import OutboxRelay
 
@@ -31,6 +31,9 @@ def db() -> Database:
     if database is None:
         from worker.app import celery
         database = Database(config().database_url, pool_size=4, max_overflow=8)
-        database.outbox_relay = OutboxRelay(database, make_publisher(celery))
+        # Publishing happens on the relay's thread, batched: a task never waits on the broker
+        # after its commits (an unpublished row is picked up by the periodic relay).
+        database.outbox_relay = OutboxRelay(database, make_publisher(celery), background=True,
+                                            publish_many=make_batch_publisher(config()))
         _state["db"] = database
     return database
