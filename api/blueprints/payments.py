@@ -22,7 +22,7 @@ blp = Blueprint("payments", __name__,
 
 @blp.route("/payments")
 class Payments(MethodView):
-    @blp.arguments(PaymentCreateSchema)
+    @blp.arguments(PaymentCreateSchema())
     @blp.response(201, PaymentSchema)
     def post(self, data):
         """Create a payment (answers 201 pending; a worker calls the provider)"""
