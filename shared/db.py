@@ -116,8 +116,12 @@ class Database:
         finally:
             session.close()
         committed = session.info.pop("outbox", None)
-        if committed and self.outbox_relay is not None:
-            self.outbox_relay.after_commit(committed)
+        rows = session.info.pop("outbox_rows", None)  # written by Core statements
+        if self.outbox_relay is not None:
+            if committed:
+                self.outbox_relay.after_commit(committed)
+            if rows:
+                self.outbox_relay.after_commit_rows(rows)
 
     @contextmanager
     def autocommit_connection(self) -> Iterator[Connection]:

@@ -9,13 +9,16 @@ twice (redelivery after a crash, a duplicate publish) never charges twice.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, timedelta
+from types import SimpleNamespace
 
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.errors import ProviderError
-from shared.events.service import record_event
+from shared.events.service import insert_event, record_event
 from shared.orders import service as order_service
 from shared.payments.models import Payment
 from shared.payments.states import payment_can_move
@@ -66,7 +69,7 @@ def apply_payment_result(session: Session, payment: Payment, result: PaymentResu
     return False
 
 
-def _request(payment: Payment, config) -> PaymentRequest:
+def _request(payment: Payment | SimpleNamespace, config) -> PaymentRequest:
     return PaymentRequest(
         payment_id=payment.id, amount=payment.amount, currency=payment.currency,
         method=dict(payment.payment_method or {}), customer=payment.customer,
@@ -74,21 +77,59 @@ def _request(payment: Payment, config) -> PaymentRequest:
         return_url=f"{config.providers.public_base_url}/checkout/return/{payment.id}")
 
 
+_CLAIM = text("""
+WITH old AS (SELECT id, status FROM payments WHERE id = :id FOR UPDATE)
+UPDATE payments p SET status = 'processing', attempts = p.attempts + 1, updated_at = :now
+FROM old
+WHERE p.id = old.id AND old.status IN ('pending', 'processing')
+RETURNING old.status AS was, p.id, p.merchant_id, p.order_id, p.amount, p.currency, p.status,
+  p.amount_refunded, p.provider, p.provider_payment_id, p.payment_method, p.customer,
+  p.description, p.metadata AS metadata_, p.failure_code, p.failure_message, p.attempts,
+  p.next_action, p.created_at, p.updated_at""")
+
+
+def claim_payment(session: Session, payment_id: str) -> SimpleNamespace | str:
+    """The worker's first transaction: ONE compare-and-set UPDATE ... RETURNING moves a
+    pending payment to processing (or counts another attempt of a processing one) under the
+    row lock, plus its ``payment.processing`` event when the status changed. Returns the
+    payment's fields, or why there is nothing to do ("missing", "already <status>")."""
+    row = session.execute(_CLAIM, {"id": payment_id, "now": utcnow()}).mappings().first()
+    if row is None:
+        status = session.scalar(select(Payment.status).where(Payment.id == payment_id))
+        return "missing" if status is None else f"already {status}"
+    payment = SimpleNamespace(**row)
+    payment.created_at = payment.created_at.astimezone(UTC)
+    payment.updated_at = payment.updated_at.astimezone(UTC)
+    if payment.was == "pending":
+        insert_event(session, payment.merchant_id, "payment.processing", payment.id,
+                     json.dumps(payment_object(payment), separators=(",", ":")))
+    return payment
+
+
 def process_payment(db, config, payment_id: str) -> str:
     """The worker's job for one payment. Safe to run any number of times."""
-    with db.transaction() as session:
-        payment = session.get(Payment, payment_id, with_for_update=True)
-        if payment is None:
-            return "missing"
-        if payment.status == "pending":
-            move_payment(session, payment, "processing", "payment.processing")
-        elif payment.status != "processing":
-            return f"already {payment.status}"
-        payment.attempts += 1
-        provider_payment_id = payment.provider_payment_id
-        expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
-        request = _request(payment, config)
-        merchant_id, provider_name = payment.merchant_id, payment.provider
+    payment: Payment | SimpleNamespace
+    if db.is_postgres:
+        with db.transaction() as session:
+            claimed = claim_payment(session, payment_id)
+            if isinstance(claimed, str):
+                return claimed
+            payment = claimed
+    else:
+        with db.transaction() as session:
+            locked = session.get(Payment, payment_id, with_for_update=True)
+            if locked is None:
+                return "missing"
+            if locked.status == "pending":
+                move_payment(session, locked, "processing", "payment.processing")
+            elif locked.status != "processing":
+                return f"already {locked.status}"
+            locked.attempts += 1
+            payment = locked
+    provider_payment_id = payment.provider_payment_id
+    expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
+    request = _request(payment, config)
+    merchant_id, provider_name = payment.merchant_id, payment.provider
 
     provider = get_provider(provider_name, config, db)
     if provider_payment_id is not None:
@@ -113,7 +154,15 @@ def process_payment(db, config, payment_id: str) -> str:
                                failure_message="The customer did not complete the checkout "
                                                "in time.")
 
+    return settle_payment(db, payment_id, result)
+
+
+def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
+    """The worker's second transaction: apply the provider's answer to the locked payment
+    (forward only), with its event and, for a completed payment, the order's update."""
     with db.transaction() as session:
         payment = session.get(Payment, payment_id, with_for_update=True)
+        if payment is None:
+            raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
         changed = apply_payment_result(session, payment, result)
         return payment.status if changed else f"unchanged {payment.status}"
