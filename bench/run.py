@@ -20,7 +20,16 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench.stack import GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_wrk
+from bench.stack import (
+    GUNICORN_ARGS,
+    OUT_DIR,
+    PAYMENT_WORKER_CONCURRENCY,
+    PAYMENT_WORKER_POOL,
+    Progress,
+    Stack,
+    http_json,
+    run_wrk,
+)
 
 PHASE1_SECONDS = int(os.environ.get("BENCH_PHASE1_S", "10"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
@@ -151,7 +160,8 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                 "status = 'completed'", p=prefix + "%")
 
         real = _drain_rate(stack, BACKLOG, completed, f"phase 2: payments run {run + 1}",
-                           lambda: stack.worker("payments", WORKER_CONCURRENCY),
+                           lambda: stack.worker("payments", PAYMENT_WORKER_CONCURRENCY,
+                                                pool=PAYMENT_WORKER_POOL),
                            timeout=WORKER_CAP_S)
         _reset_queues(stack)
         _publish_backlog(stack, "bench.noop", ids)
@@ -170,7 +180,8 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                                                    for s in samples])
     return {"payments_per_s": p, "noop_per_s": n,
             "ratio": round(p / n, 2) if p and n else None,
-            "worker": f"prefork -c {WORKER_CONCURRENCY}", "backlog": BACKLOG, "runs": samples}
+            "worker": f"{PAYMENT_WORKER_POOL} -c {PAYMENT_WORKER_CONCURRENCY} (no-op: prefork "
+                      f"-c {WORKER_CONCURRENCY})", "backlog": BACKLOG, "runs": samples}
 
 
 # -- phase 5 ---------------------------------------------------------------------------------
