@@ -57,8 +57,9 @@ def phase_post(stack: Stack, runs: int) -> dict:
     floor_env = {"BENCH_KEY": "", "BENCH_PATH": "/floor/payments"}
     # Warm both (imports, pools, key cache).
     for _ in range(20):
-        http_json("POST", ours.url + "/api/v1/payments", stack.api_key, _payment_body())
-        http_json("POST", floor.url + "/floor/payments", None, _payment_body())
+        http_json("POST", ours.url + "/api/v1/payments", stack.api_key, _payment_body(),
+                  timeout=60)
+        http_json("POST", floor.url + "/floor/payments", None, _payment_body(), timeout=60)
     samples: dict = {}
     # c=32 also with a unique Idempotency-Key per request (the target's main figure).
     variants = [(32, "ours_keyed", ours, key_env, "post_payment_keyed.lua")]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -72,6 +73,13 @@ class Gunicorn:
             start_new_session=True)
         log.close()
         wait_for_port(self.port, 60)
+        # The port opens before the workers have imported the app; on a loaded machine that
+        # takes tens of seconds. Wait for answers (any status) before measuring anything.
+        for _ in range(8):
+            try:
+                urllib.request.urlopen(self.url + "/health", timeout=120).close()
+            except urllib.error.HTTPError:
+                pass
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
