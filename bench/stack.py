@@ -75,11 +75,15 @@ class Gunicorn:
         wait_for_port(self.port, 60)
         # The port opens before the workers have imported the app; on a loaded machine that
         # takes tens of seconds. Wait for answers (any status) before measuring anything.
-        for _ in range(8):
+        answers, deadline = 0, time.monotonic() + 120
+        while answers < 8 and time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/health", timeout=120).close()
+                answers += 1
             except urllib.error.HTTPError:
-                pass
+                answers += 1  # a worker answered (the floor app has no /health)
+            except OSError:   # reset or refused while the workers boot
+                time.sleep(0.2)
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
