@@ -10,7 +10,7 @@ from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
 from api.protection import install as install_protection
 from api.request_context import register_request_hooks
-from shared.broker import make_celery, make_publisher
+from shared.broker import make_batch_publisher, make_celery, make_publisher
 from shared.config import Config
 from shared.db import Database
 from shared.errors import PermissionDenied
@@ -45,9 +45,12 @@ def create_app(config: Config | None = None, db: Database | None = None,
     )
     db = db or Database(config.database_url)
     background = publish is None  # tests may hand in a synchronous capture
+    publish_many = None
     if publish is None:
         publish = make_publisher(make_celery(config))
-    db.outbox_relay = OutboxRelay(db, publish, background=background)
+        publish_many = make_batch_publisher(config)
+    db.outbox_relay = OutboxRelay(db, publish, background=background,
+                                  publish_many=publish_many)
     app.extensions["gateway.config"] = config
     app.extensions["gateway.db"] = db
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))

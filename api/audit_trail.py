@@ -7,7 +7,7 @@ from flask import Flask, g, request
 from sqlalchemy.orm import Session
 
 from api.auth import current_principal
-from shared.audit.service import RequestOrigin, record_audit, request_origin_var
+from shared.audit.service import AuditEntry, RequestOrigin, record_audit, request_origin_var
 
 
 def audit_change(session: Session, action: str, object_id: str | None) -> None:
@@ -15,6 +15,13 @@ def audit_change(session: Session, action: str, object_id: str | None) -> None:
     principal = current_principal()
     record_audit(session, actor=principal.actor, action=action, object_id=object_id,
                  merchant_id=principal.merchant_id)
+
+
+def audit_entry(action: str) -> AuditEntry:
+    """This request's audit row, for a statement that writes it beside the object it
+    creates (the one-statement payment create)."""
+    principal = current_principal()
+    return AuditEntry(actor=principal.actor, action=action, merchant_id=principal.merchant_id)
 
 
 def register_audit_hooks(app: Flask) -> None:

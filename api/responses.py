@@ -30,6 +30,33 @@ def config():
 _REPLAYABLE_ERRORS = {400, 403, 404, 422}
 
 
+def _fingerprint() -> str:
+    """What an Idempotency-Key's request is compared by. A live request never replays a test
+    answer (nor the reverse): the same key used in the other mode is "reused with different
+    parameters". Test fingerprints are unchanged."""
+    scope = request.path + (" livemode" if livemode() else "")
+    return idempotency.request_fingerprint(request.method, scope,
+                                           request.get_json(silent=True))
+
+
+def run_direct_create(write: Callable, status: int = 201) -> Response | None:
+    """Answer a create written by one statement that also stores the Idempotency-Key's
+    answer (``write(key_to_store | None)`` returns ``Created`` or None). None when the key
+    already exists: then ``run_create`` decides (replay, 409, 422, takeover)."""
+    key = request.headers.get("Idempotency-Key")
+    to_store = None
+    if key is not None:
+        idempotency.check_key(key)
+        to_store = idempotency.KeyToStore(key, _fingerprint())
+    created = write(to_store)
+    if created is None:
+        return None
+    relay = db().outbox_relay
+    if relay is not None:
+        relay.after_commit_rows(created.outbox)
+    return Response(created.body, status=status, mimetype="application/json")
+
+
 def run_create(handler: Callable, serialize: Callable, status: int = 201,
                audit: str | None = None) -> Response:
     """Run ``handler(session)`` in one transaction and answer ``serialize(result)``. With an
@@ -44,12 +71,7 @@ def run_create(handler: Callable, serialize: Callable, status: int = 201,
                 audit_change(session, audit, body.get("id"))
         return json_response(body, status)
 
-    # A live request never replays a test answer (nor the reverse): the same key used in
-    # the other mode is "reused with different parameters". Test fingerprints are unchanged.
-    scope = request.path + (" livemode" if livemode() else "")
-    fingerprint = idempotency.request_fingerprint(request.method, scope,
-                                                  request.get_json(silent=True))
-    claimed = idempotency.claim(database, merchant_id(), key, fingerprint)
+    claimed = idempotency.claim(database, merchant_id(), key, _fingerprint())
     if isinstance(claimed, idempotency.Replay):
         response = Response(claimed.body, status=claimed.status, mimetype="application/json")
         response.headers["Idempotent-Replayed"] = "true"

@@ -19,7 +19,14 @@ import uuid
 from datetime import UTC, datetime
 
 from bench.receiver import ReceiverProcess
-from bench.stack import OUT_DIR, Gunicorn, Stack, http_json
+from bench.stack import (
+    OUT_DIR,
+    PAYMENT_WORKER_CONCURRENCY,
+    PAYMENT_WORKER_POOL,
+    Gunicorn,
+    Stack,
+    http_json,
+)
 
 RATE = 20                 # payments per second
 FLOW_BEFORE_S = 4
@@ -164,10 +171,14 @@ def main() -> int:
                                      stack.api_key, {"url": receiver.url("/chaos"),
                                                      "events": ["*"]})
         assert status == 201, endpoint
-        workers = {"payments": stack.worker("payments,refunds,maintenance", 4),
+        workers = {"payments": stack.worker("payments,refunds,maintenance",
+                                            PAYMENT_WORKER_CONCURRENCY,
+                                            pool=PAYMENT_WORKER_POOL),
                    "webhooks": stack.worker("webhooks", 16, pool="threads"),
                    "beat": stack.beat()}
-        starters = {"payments": lambda: stack.worker("payments,refunds,maintenance", 4),
+        starters = {"payments": lambda: stack.worker("payments,refunds,maintenance",
+                                                     PAYMENT_WORKER_CONCURRENCY,
+                                                     pool=PAYMENT_WORKER_POOL),
                     "webhooks": lambda: stack.worker("webhooks", 16, pool="threads"),
                     "beat": stack.beat}
         restarts: dict[str, int] = {}

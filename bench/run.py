@@ -21,7 +21,16 @@ import time
 from datetime import UTC, datetime
 
 from bench import ratelimit_cost
-from bench.stack import GUNICORN_ARGS, OUT_DIR, Progress, Stack, http_json, run_wrk
+from bench.stack import (
+    GUNICORN_ARGS,
+    OUT_DIR,
+    PAYMENT_WORKER_CONCURRENCY,
+    PAYMENT_WORKER_POOL,
+    Progress,
+    Stack,
+    http_json,
+    run_wrk,
+)
 
 PHASE1_SECONDS = int(os.environ.get("BENCH_PHASE1_S", "10"))
 BACKLOG = int(os.environ.get("BENCH_BACKLOG", "10000"))
@@ -49,19 +58,24 @@ def phase_post(stack: Stack, runs: int) -> dict:
     floor_env = {"BENCH_KEY": "", "BENCH_PATH": "/floor/payments"}
     # Warm both (imports, pools, key cache).
     for _ in range(20):
-        http_json("POST", ours.url + "/api/v1/payments", stack.api_key, _payment_body())
-        http_json("POST", floor.url + "/floor/payments", None, _payment_body())
+        http_json("POST", ours.url + "/api/v1/payments", stack.api_key, _payment_body(),
+                  timeout=60)
+        http_json("POST", floor.url + "/floor/payments", None, _payment_body(), timeout=60)
     samples: dict = {}
-    total = runs * 2 * 2
+    # c=32 also with a unique Idempotency-Key per request (the target's main figure).
+    variants = [(32, "ours_keyed", ours, key_env, "post_payment_keyed.lua")]
+    for conns in (32, 64):
+        variants += [(conns, "ours", ours, key_env, "post_payment.lua"),
+                     (conns, "floor", floor, floor_env, "post_payment.lua")]
+    total = runs * len(variants)
     progress = Progress("phase 1: POST /payments", total * PHASE1_SECONDS)
     step = 0
     for run in range(runs):
-        for conns in (32, 64):
-            for name, server, env in (("ours", ours, key_env), ("floor", floor, floor_env)):
-                progress.update(step * PHASE1_SECONDS, f"run {run + 1} {name} c={conns}")
-                result = run_wrk(server.url, "post_payment.lua", conns, PHASE1_SECONDS, env)
-                samples.setdefault((name, conns), []).append(result)
-                step += 1
+        for conns, name, server, env, script in variants:
+            progress.update(step * PHASE1_SECONDS, f"run {run + 1} {name} c={conns}")
+            result = run_wrk(server.url, script, conns, PHASE1_SECONDS, env)
+            samples.setdefault((name, conns), []).append(result)
+            step += 1
     progress.finish()
     ours.stop()
     floor.stop()
@@ -72,6 +86,11 @@ def phase_post(stack: Stack, runs: int) -> dict:
                              "ratio": round(o["rps"] / f["rps"], 2) if f["rps"] else None,
                              "runs": {"ours": samples[("ours", conns)],
                                       "floor": samples[("floor", conns)]}}
+    k = med_dict(samples[("ours_keyed", 32)])
+    table["32"]["ours_keyed"] = k
+    table["32"]["ratio_keyed"] = (round(k["rps"] / table["32"]["floor"]["rps"], 2)
+                                  if table["32"]["floor"]["rps"] else None)
+    table["32"]["runs"]["ours_keyed"] = samples[("ours_keyed", 32)]
     return table
 
 
@@ -143,7 +162,8 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                 "status = 'completed'", p=prefix + "%")
 
         real = _drain_rate(stack, BACKLOG, completed, f"phase 2: payments run {run + 1}",
-                           lambda: stack.worker("payments", WORKER_CONCURRENCY),
+                           lambda: stack.worker("payments", PAYMENT_WORKER_CONCURRENCY,
+                                                pool=PAYMENT_WORKER_POOL),
                            timeout=WORKER_CAP_S)
         _reset_queues(stack)
         _publish_backlog(stack, "bench.noop", ids)
@@ -162,7 +182,8 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                                                    for s in samples])
     return {"payments_per_s": p, "noop_per_s": n,
             "ratio": round(p / n, 2) if p and n else None,
-            "worker": f"prefork -c {WORKER_CONCURRENCY}", "backlog": BACKLOG, "runs": samples}
+            "worker": f"{PAYMENT_WORKER_POOL} -c {PAYMENT_WORKER_CONCURRENCY} (no-op: prefork "
+                      f"-c {WORKER_CONCURRENCY})", "backlog": BACKLOG, "runs": samples}
 
 
 # -- phase 5 ---------------------------------------------------------------------------------
@@ -269,6 +290,11 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {conns} | {o['rps']} | {o['p50_ms']} | {o['p99_ms']} | "
                          f"{o['errors']} | {f['rps']} | {f['p50_ms']} | {f['p99_ms']} | "
                          f"{row['ratio']} |")
+            k = row.get("ours_keyed")
+            if k:
+                lines.append(f"| {conns}, unique Idempotency-Key | {k['rps']} | {k['p50_ms']} "
+                             f"| {k['p99_ms']} | {k['errors']} | {f['rps']} | {f['p50_ms']} | "
+                             f"{f['p99_ms']} | {row['ratio_keyed']} |")
         lines += ["", "Targets: ours/floor >= 1.0; p99 <= 60 ms at 32 connections.", ""]
     if "2" in p:
         w = p["2"]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -94,6 +94,9 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool in autocommit: for single statements that are atomic on their own
+        # (no BEGIN/COMMIT round trips), e.g. shared.payments.insert.
+        self.autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # Set by shared.outbox.OutboxRelay: publishes outbox rows once they are committed.
         self.outbox_relay = None
 
@@ -113,8 +116,17 @@ class Database:
         finally:
             session.close()
         committed = session.info.pop("outbox", None)
-        if committed and self.outbox_relay is not None:
-            self.outbox_relay.after_commit(committed)
+        rows = session.info.pop("outbox_rows", None)  # written by Core statements
+        if self.outbox_relay is not None:
+            if committed:
+                self.outbox_relay.after_commit(committed)
+            if rows:
+                self.outbox_relay.after_commit_rows(rows)
+
+    @contextmanager
+    def autocommit_connection(self) -> Iterator[Connection]:
+        with self.autocommit_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

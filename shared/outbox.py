@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # publish(task_name, args, queue) -> None; raises when the broker cannot take the message.
 PublishFn = Callable[[str, list, str], None]
+# publish_many([(task_name, args, queue), ...]) -> None: a whole batch in one round trip.
+PublishManyFn = Callable[[list[tuple[str, list, str]]], None]
 
 
 class OutboxMessage(Base):
@@ -63,9 +65,11 @@ class OutboxRelay:
     """
 
     def __init__(self, db, publish: PublishFn | None = None, background: bool = False,
-                 pause_s: float = 5.0) -> None:
+                 pause_s: float = 5.0, publish_many: PublishManyFn | None = None) -> None:
         self.db = db
         self.publish = publish
+        # Optional: publishes a whole batch in one broker round trip (shared.broker).
+        self.publish_many = publish_many
         self.background = background
         self.pause_s = pause_s
         self._paused_until = 0.0
@@ -73,10 +77,16 @@ class OutboxRelay:
         self._thread_pid: int | None = None
 
     def after_commit(self, messages: Iterable[OutboxMessage]) -> None:
+        self.after_commit_rows([(m.id, m.task, m.args, m.queue) for m in messages])
+
+    def after_commit_rows(self, rows: list[tuple]) -> None:
+        """Committed rows as ``(id, task, args, queue)`` tuples (a Core statement's
+        RETURNING), without building ORM objects."""
         if self.publish is None:
             return
         if not self.background:
-            self._publish_and_mark(list(messages))
+            self._publish_and_mark([OutboxMessage(id=i, task=t, args=a, queue=q)
+                                    for i, t, a, q in rows])
             return
         pending = self._queue
         if pending is None or self._thread_pid != os.getpid():
@@ -85,7 +95,7 @@ class OutboxRelay:
             threading.Thread(target=self._drain, args=(pending,), name="outbox-relay",
                              daemon=True).start()
             self._thread_pid = os.getpid()
-        pending.put([(m.id, m.task, m.args, m.queue) for m in messages])
+        pending.put(rows)
 
     def _drain(self, pending: queue.SimpleQueue) -> None:
         while True:
@@ -123,6 +133,16 @@ class OutboxRelay:
         publish = self.publish
         if publish is None:
             return published
+        if self.publish_many is not None:
+            batch = list(messages)
+            try:
+                self.publish_many([(m.task, m.args, m.queue) for m in batch])
+            except Exception as exc:  # broker down: the periodic relay will publish them
+                log.warning("outbox: publish of %d messages deferred: %s", len(batch),
+                            type(exc).__name__)
+                self._paused_until = time.monotonic() + self.pause_s
+                return published
+            return [m.id for m in batch]
         for message in messages:
             try:
                 publish(message.task, message.args, message.queue)
@@ -146,6 +166,19 @@ class OutboxRelay:
                 .where(OutboxMessage.published_at.is_(None), OutboxMessage.created_at <= cutoff)
                 .order_by(OutboxMessage.id).limit(batch)
                 .with_for_update(skip_locked=True)).all()
+            if self.publish_many is not None and rows:
+                for row in rows:
+                    row.publish_attempts += 1
+                try:
+                    self.publish_many([(row.task, row.args, row.queue) for row in rows])
+                except Exception as exc:
+                    log.warning("outbox relay: broker still unavailable: %s",
+                                type(exc).__name__)
+                    return 0
+                stamp = utcnow()
+                for row in rows:
+                    row.published_at = stamp
+                return len(rows)
             for row in rows:
                 row.publish_attempts += 1
                 try:

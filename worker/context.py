@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from shared.broker import make_publisher
+from shared.broker import make_batch_publisher, make_publisher
 from shared.db import Database
 from shared.outbox import OutboxRelay
 
@@ -30,7 +30,14 @@ def db() -> Database:
     database = _state.get("db")
     if database is None:
         from worker.app import celery
-        database = Database(config().database_url, pool_size=4, max_overflow=8)
-        database.outbox_relay = OutboxRelay(database, make_publisher(celery))
+        # No pre-ping round trip per checkout (a payment checks out 4 connections): a
+        # connection that died with a PostgreSQL restart fails its task with an
+        # OperationalError, the pool is invalidated, and the task retries (gateway_task).
+        database = Database(config().database_url, pool_size=8, max_overflow=24,
+                            pool_pre_ping=False)
+        # Publishing happens on the relay's thread, batched: a task never waits on the broker
+        # after its commits (an unpublished row is picked up by the periodic relay).
+        database.outbox_relay = OutboxRelay(database, make_publisher(celery), background=True,
+                                            publish_many=make_batch_publisher(config()))
         _state["db"] = database
     return database

@@ -3,9 +3,9 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.audit_trail import audit_change
+from api.audit_trail import audit_change, audit_entry
 from api.auth import livemode, merchant_id, requires, with_mode
-from api.responses import config, db, json_response, run_create
+from api.responses import config, db, json_response, run_create, run_direct_create
 from api.schemas.common import list_envelope
 from api.schemas.payments import (
     PaymentCreateSchema,
@@ -13,6 +13,7 @@ from api.schemas.payments import (
     PaymentSchema,
     PaymentUpdateSchema,
 )
+from shared.payments import insert as payment_insert
 from shared.payments import service as payment_service
 from shared.representation import payment_object
 
@@ -23,11 +24,17 @@ blp = Blueprint("payments", __name__,
 @blp.route("/payments")
 class Payments(MethodView):
     @requires("payments.write")
-    @blp.arguments(PaymentCreateSchema)
+    @blp.arguments(PaymentCreateSchema())
     @blp.response(201, PaymentSchema)
     def post(self, data):
         """Create a payment (answers 201 pending; a worker calls the provider)"""
-        mid, cfg, data = merchant_id(), config(), with_mode(data)
+        mid, cfg, data, database = merchant_id(), config(), with_mode(data), db()
+        if payment_insert.can_insert_directly(database, cfg, data):
+            answer = run_direct_create(
+                lambda key: payment_insert.insert_payment(database, cfg, mid, data, key,
+                                                          audit=audit_entry("payment.create")))
+            if answer is not None:
+                return answer
         return run_create(lambda s: payment_service.create_payment(s, cfg, mid, data),
                           payment_object, audit="payment.create")
 

@@ -36,17 +36,36 @@ CLI_ACTOR = Actor("operator", "cli")
 SYSTEM_ACTOR = Actor("system", None)
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit row still to be written, for a change whose id is not known yet (the
+    one-statement payment create writes it beside the payment)."""
+    actor: Actor
+    action: str
+    merchant_id: str | None
+
+
+def audit_values(*, actor: Actor, action: str, object_id: str | None,
+                 merchant_id: str | None, object_type: str | None = None,
+                 details: dict | None = None) -> dict:
+    """The columns of one audit row, with the request's origin (the one definition of a row,
+    for ``record_audit`` and for statements that insert it themselves)."""
+    origin = request_origin_var.get() or _NO_ORIGIN
+    return {"id": new_id("audit_log"), "merchant_id": merchant_id, "actor_type": actor.type,
+            "actor_id": actor.id, "action": action,
+            "object_type": object_type or _object_type(object_id), "object_id": object_id,
+            "request_id": origin.request_id, "ip": origin.ip,
+            "user_agent": (origin.user_agent or None) and origin.user_agent[:500],
+            "details": details or {}, "created_at": utcnow()}
+
+
 def record_audit(session: Session, *, actor: Actor, action: str, object_id: str | None,
                  merchant_id: str | None, object_type: str | None = None,
                  details: dict | None = None) -> AuditLog:
     """Append one row. ``details`` must never hold a secret (keys, passwords, tokens)."""
-    origin = request_origin_var.get() or _NO_ORIGIN
-    row = AuditLog(id=new_id("audit_log"), merchant_id=merchant_id, actor_type=actor.type,
-                   actor_id=actor.id, action=action,
-                   object_type=object_type or _object_type(object_id), object_id=object_id,
-                   request_id=origin.request_id, ip=origin.ip,
-                   user_agent=(origin.user_agent or None) and origin.user_agent[:500],
-                   details=details or {}, created_at=utcnow())
+    row = AuditLog(**audit_values(actor=actor, action=action, object_id=object_id,
+                                  merchant_id=merchant_id, object_type=object_type,
+                                  details=details))
     session.add(row)
     return row
 

@@ -3,6 +3,8 @@
 1. ``claim`` inserts the key as ``in_flight`` in its own short transaction, so concurrent
    requests see it at once: same parameters while in flight -> 409, other parameters -> 422,
    finished -> the stored answer is replayed.
+   (``shared.payments.insert`` claims and answers in the statement that creates the
+   payment instead, and falls back to ``claim`` when the key already exists.)
 2. The caller runs the business change and calls ``complete`` *inside the same transaction*,
    so the object and the stored answer commit together: a crash between them cannot leave a
    created object whose key would let a retry create a second one.
@@ -45,10 +47,22 @@ def request_fingerprint(method: str, path: str, body) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def claim(db, merchant_id: str, key: str, fingerprint: str) -> Claim | Replay:
+@dataclass(frozen=True)
+class KeyToStore:
+    """A key to store as ``done`` with its answer by the statement that creates the object
+    (see shared.payments.insert): claim and answer in one write."""
+    key: str
+    fingerprint: str
+
+
+def check_key(key: str) -> None:
     if not key or len(key) > 255 or not key.isprintable():
         raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
                              code="idempotency_key_invalid", param="Idempotency-Key")
+
+
+def claim(db, merchant_id: str, key: str, fingerprint: str) -> Claim | Replay:
+    check_key(key)
     now = utcnow()
     insert = pg_insert if db.is_postgres else sqlite_insert
     with db.transaction() as session:

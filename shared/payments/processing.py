@@ -118,8 +118,16 @@ def process_payment(db, config, payment_id: str) -> str:
                                failure_message="The customer did not complete the checkout "
                                                "in time.")
 
+    return settle_payment(db, payment_id, result)
+
+
+def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
+    """The worker's second transaction: apply the provider's answer to the locked payment
+    (forward only), with its event and, for a completed payment, the order's update."""
     with db.transaction() as session:
         payment = session.get(Payment, payment_id, with_for_update=True)
+        if payment is None:
+            raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
         try:
             changed = apply_payment_result(session, payment, result)
         except ProviderError as exc:

@@ -9,6 +9,7 @@ timeout, including a receiver that trickles its answer.
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -19,6 +20,7 @@ import urllib3
 from shared.webhooks.url_policy import UrlRefused, target_for
 
 RESPONSE_BODY_LIMIT = 1024
+RESPONSE_DRAIN_LIMIT = 1
 USER_AGENT = "gateway-webhooks/1"
 
 
@@ -52,14 +54,40 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - now)
 
 
-def _pool(target, timeout: urllib3.Timeout, ca_certs: str | None):
+# Kept-alive connections per destination: (scheme, resolved address, port, host name, CA).
+# The key is the address the URL policy just resolved and approved, so a cached connection
+# never bypasses that check (a host that now resolves elsewhere gets a new pool).
+_POOLS: dict[tuple, urllib3.HTTPConnectionPool] = {}
+_POOLS_LOCK = threading.Lock()
+MAX_POOLS = 512
+# Idle connections kept per destination (the per-endpoint in-flight cap is 4 by default);
+# more requests at once still go out, on connections that are closed afterwards.
+POOL_MAXSIZE = 8
+
+
+def _new_pool(target, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
-            target.address, target.port, timeout=timeout, retries=False, maxsize=1,
+            target.address, target.port, retries=False, maxsize=POOL_MAXSIZE, block=False,
             cert_reqs="CERT_REQUIRED", ca_certs=ca_certs or certifi.where(),
             server_hostname=target.host, assert_hostname=target.host)
-    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout,
-                                      retries=False, maxsize=1)
+    return urllib3.HTTPConnectionPool(target.address, target.port, retries=False,
+                                      maxsize=POOL_MAXSIZE, block=False)
+
+
+def _pool(target, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
+    key = (target.scheme, target.address, target.port, target.host, ca_certs)
+    pool = _POOLS.get(key)
+    if pool is None:
+        with _POOLS_LOCK:
+            pool = _POOLS.get(key)
+            if pool is None:
+                if len(_POOLS) >= MAX_POOLS:
+                    for old in _POOLS.values():
+                        old.close()
+                    _POOLS.clear()
+                pool = _POOLS[key] = _new_pool(target, ca_certs)
+    return pool
 
 
 def _host_header(target) -> str:
@@ -81,18 +109,26 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
         return SendResult(None, elapsed_ms(), None, f"url refused: {exc.message}", None)
 
     timeout = urllib3.Timeout(total=timeout_s)
-    pool = _pool(target, timeout, ca_certs)
+    pool = _pool(target, ca_certs)
     request_headers = {"Host": _host_header(target), "Content-Type": "application/json",
                        "User-Agent": USER_AGENT, **headers}
     try:
         response = pool.urlopen("POST", target.path, body=body, headers=request_headers,
                                 redirect=False, retries=False, preload_content=False,
-                                assert_same_host=False)
+                                assert_same_host=False, timeout=timeout)
+        reusable = False
         try:
             chunk = response.read(RESPONSE_BODY_LIMIT, decode_content=False)
+            # A short answer read to its end leaves the connection reusable (kept alive for
+            # the next delivery to this destination); anything longer closes it.
+            if len(chunk) < RESPONSE_BODY_LIMIT or not response.read(
+                    RESPONSE_DRAIN_LIMIT, decode_content=False):
+                reusable = True
         finally:
-            response.release_conn()
-            response.close()
+            if reusable:
+                response.release_conn()
+            else:
+                response.close()
     except urllib3.exceptions.NewConnectionError as exc:
         return SendResult(None, elapsed_ms(), None, _describe(exc), None)
     except urllib3.exceptions.TimeoutError:
@@ -102,8 +138,6 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
     except OSError as exc:
         return SendResult(None, elapsed_ms(), None, f"connection error: {type(exc).__name__}",
                           None)
-    finally:
-        pool.close()
 
     duration = elapsed_ms()
     text = chunk.decode("utf-8", errors="replace") if chunk else ""
