@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole metadata."""
 from shared.audit.models import AuditLog
+from shared.checkout.models import CheckoutSession
 from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
@@ -11,7 +12,7 @@ from shared.refunds.models import Refund
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
-    "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
+    "AuditLog", "ApiKey", "Base", "CheckoutSession", "Event", "IdempotencyKey", "Merchant", "Order",
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
 ]
