@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite (and `make bench` / `make chaos`) needs on Debian or Ubuntu:
-# PostgreSQL, Redis, wrk and Chromium with its driver from the OS package manager (only when missing), and the project
-# with its test extras in .venv. The tests start their own throwaway servers; nothing is left
+# PostgreSQL, Redis, wrk, and Chromium with chromedriver for the browser tests, from the OS
+# package manager (only when missing), and the project with its test extras in .venv. The tests start their own throwaway servers; nothing is left
 # running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
