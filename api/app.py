@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Api
 
+from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal
+from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
 from api.request_context import register_request_hooks
 from shared.broker import make_celery, make_publisher
@@ -15,7 +17,7 @@ from shared.logging_setup import configure_logging
 from shared.outbox import OutboxRelay
 
 OPERATOR_PREFIXES = ("/api/v1/queue/",)
-PUBLIC_PREFIXES = ("/api/v1/webhooks/",)
+PUBLIC_PREFIXES = ("/api/v1/webhooks/",) + AUTH_PUBLIC_PATHS
 
 
 def create_app(config: Config | None = None, db: Database | None = None,
@@ -50,6 +52,7 @@ def create_app(config: Config | None = None, db: Database | None = None,
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))
 
     register_request_hooks(app)
+    register_audit_hooks(app)
 
     @app.before_request
     def _authenticate():

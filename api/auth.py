@@ -1,7 +1,12 @@
-"""API-key authentication: ``Authorization: Bearer <secret>`` or Basic ``key_id:secret``.
+"""Authentication and roles: an API key (``Authorization: Bearer <secret>`` or Basic
+``key_id:secret``) or a user's access token (``Authorization: Bearer <JWT>``).
 
-Verified keys are cached in-process for ``AUTH_CACHE_TTL_S`` seconds (default 5) to keep a
-database round trip off every request; a revoked key is refused everywhere within that time.
+Verified credentials are cached in-process for ``AUTH_CACHE_TTL_S`` seconds (default 5) to
+keep a database round trip off every request; a revoked key, a disabled user or an ended
+session is refused everywhere within that time.
+
+Every route declares what it does with ``@requires("<action>")``; the roles table in
+``shared.users.roles`` says who may (else 403 ``insufficient_role``).
 """
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from flask import current_app, g, request
 
 from shared.errors import AuthenticationFailed, PermissionDenied
 from shared.merchants.credentials import Principal, authenticate_secret, hash_secret
+from shared.users import roles
+from shared.users.tokens import looks_like_jwt
 
 
 def _parse_authorization(header: str) -> tuple[str | None, str]:
@@ -64,7 +71,12 @@ def authenticate_request() -> Principal:
         with db.engine.connect() as conn:
             from sqlalchemy.orm import Session
             with Session(bind=conn) as session:
-                principal = authenticate_secret(session, secret, key_id)
+                if key_id is None and looks_like_jwt(secret):
+                    from shared.users.service import principal_for_access_token
+                    principal = principal_for_access_token(
+                        session, current_app.extensions["gateway.config"], secret)
+                else:
+                    principal = authenticate_secret(session, secret, key_id)
         if principal is None:
             raise AuthenticationFailed("Invalid or revoked API key.")
         cache.put(cache_key, principal)
@@ -100,3 +112,47 @@ def operator_required(view):
 
 def merchant_id() -> str:
     return current_principal().merchant_id  # type: ignore[return-value]
+
+
+def principal_role(principal: Principal) -> str:
+    """The column of the roles table this caller is judged by."""
+    return principal.role
+
+
+def requires(action: str):
+    """Declare the action a view performs; refuse callers whose role may not (403
+    ``insufficient_role``). Checked before the body is parsed, so a refused caller learns
+    nothing about the request's validity."""
+    if action not in roles.ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = current_principal()
+            if principal.merchant_id is None:
+                raise PermissionDenied("This endpoint needs a merchant credential.")
+            if not roles.can(principal_role(principal), action):
+                raise PermissionDenied(
+                    f"The {principal.role} role may not do {action}.",
+                    code="insufficient_role")
+            g.required_action = action
+            return view(*args, **kwargs)
+        wrapper.required_action = action  # type: ignore[attr-defined]
+        return wrapper
+    return decorate
+
+
+def users_only(view):
+    """Routes about the signed-in person (/me, logout): an API key is not a person."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_principal().is_user:
+            raise PermissionDenied("This endpoint needs a user's access token.",
+                                   code="user_token_required")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def livemode() -> bool:
+    return current_principal().livemode

@@ -32,7 +32,10 @@ def error_body(error_type: str, code: str, message: str, param: str | None) -> d
 
 def render(error: GatewayError):
     body = error_body(error.type, error.code, error.message, error.param)
-    return jsonify(body), error.status
+    response = jsonify(body)
+    # e.g. Retry-After on a 429
+    response.headers.update(getattr(error, "headers", None) or {})
+    return response, error.status
 
 
 def first_validation_error(messages, prefix: str = "") -> tuple[str | None, str]:

@@ -34,6 +34,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
 def _schedule(raw: str | None) -> tuple[int, ...]:
     if not raw:
         return DEFAULT_RETRY_SCHEDULE
@@ -106,6 +117,15 @@ class Config:
     sweep_interval_s: float = 15.0
     log_level: str = "INFO"
     auth_cache_ttl_s: int = 5
+    # Accounts (SPEC "Accounts, sessions and roles"): signup, token lifetimes, login limits.
+    allow_signup: bool = True
+    access_token_ttl_s: int = 900
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    login_failure_limit: int = 5
+    login_failure_window_s: int = 900
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
     providers: ProviderCredentials = field(default_factory=ProviderCredentials)
 
     @property
@@ -155,6 +175,14 @@ class Config:
             sweep_interval_s=float(_int(env, "SWEEP_INTERVAL_S", 15)),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             auth_cache_ttl_s=_int(env, "AUTH_CACHE_TTL_S", 5),
+            allow_signup=_bool(env, "ALLOW_SIGNUP", gateway_env != "production"),
+            access_token_ttl_s=_int(env, "ACCESS_TOKEN_TTL_S", 900),
+            refresh_token_ttl_s=_int(env, "REFRESH_TOKEN_TTL_S", 30 * 24 * 3600),
+            login_failure_limit=_int(env, "LOGIN_FAILURE_LIMIT", 5),
+            login_failure_window_s=_int(env, "LOGIN_FAILURE_WINDOW_S", 900),
+            password_hash_time_cost=_int(env, "PASSWORD_HASH_TIME_COST", 3),
+            password_hash_memory_kib=_int(env, "PASSWORD_HASH_MEMORY_KIB", 65536),
+            password_hash_parallelism=_int(env, "PASSWORD_HASH_PARALLELISM", 4),
             providers=ProviderCredentials.from_env(env),
         )
         config.check()

@@ -9,10 +9,12 @@ from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
 from shared.refunds.models import Refund
+from shared.users.models import LoginFailure, RefreshToken, User
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
     "AuditLog", "ApiKey", "Base", "CheckoutSession", "Event", "IdempotencyKey", "Merchant", "Order",
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
-    "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
+    "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User", "RefreshToken",
+    "LoginFailure",
 ]

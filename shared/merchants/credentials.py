@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.audit.service import record_audit
+from shared.audit.service import CLI_ACTOR, Actor, record_audit
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.ids import new_id
@@ -30,13 +30,28 @@ class IssuedKey:
 
 @dataclass(frozen=True)
 class Principal:
-    key_id: str
+    """Who is calling: an API key (``role`` "api_key" or "operator") or a user signed in with
+    an access token (``role`` their user role, ``user_id`` and ``session_id`` set)."""
+    key_id: str | None
     merchant_id: str | None
-    role: str             # merchant | operator
+    role: str             # operator | api_key | owner | admin | developer | viewer
+    user_id: str | None = None
+    livemode: bool = False
+    session_id: str | None = None   # a user's refresh chain
 
     @property
     def is_operator(self) -> bool:
         return self.role == "operator"
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def actor(self) -> Actor:
+        if self.user_id is not None:
+            return Actor("user", self.user_id)
+        return Actor("operator" if self.is_operator else "api_key", self.key_id)
 
 
 def hash_secret(secret: str) -> str:
@@ -44,35 +59,44 @@ def hash_secret(secret: str) -> str:
 
 
 def issue_key(session: Session, merchant_id: str | None, role: str = "merchant",
-              actor: str = "cli") -> IssuedKey:
+              actor: Actor = CLI_ACTOR) -> IssuedKey:
     secret = "sk_" + secrets.token_urlsafe(30)
     key = ApiKey(id=new_id("api_key"), merchant_id=merchant_id, role=role,
                  prefix=secret[:10], secret_hash=hash_secret(secret), created_at=utcnow())
     session.add(key)
     session.flush()
-    record_audit(session, actor=actor, action="api_key.created", object_type="api_key",
-                 object_id=key.id, merchant_id=merchant_id, details={"role": role})
+    record_audit(session, actor=actor, action="api_key.create", object_id=key.id,
+                 merchant_id=merchant_id, details={"role": role})
     return IssuedKey(key_id=key.id, api_key=secret, merchant_id=merchant_id)
 
 
-def create_merchant(session: Session, name: str, email: str | None = None,
-                    actor: str = "cli") -> tuple[Merchant, IssuedKey]:
+def new_merchant(session: Session, name: str, email: str | None = None) -> Merchant:
     merchant = Merchant(id=new_id("merchant"), name=name, email=email, created_at=utcnow())
     session.add(merchant)
     session.flush()
-    record_audit(session, actor=actor, action="merchant.created", object_type="merchant",
-                 object_id=merchant.id, merchant_id=merchant.id)
+    return merchant
+
+
+def create_merchant(session: Session, name: str, email: str | None = None,
+                    actor: Actor = CLI_ACTOR) -> tuple[Merchant, IssuedKey]:
+    """A merchant and its first API key (the operator command)."""
+    merchant = new_merchant(session, name, email)
+    record_audit(session, actor=actor, action="merchant.create", object_id=merchant.id,
+                 merchant_id=merchant.id)
     return merchant, issue_key(session, merchant.id, actor=actor)
 
 
-def revoke_key(session: Session, key_id: str, actor: str = "cli") -> None:
+def revoke_key(session: Session, key_id: str, actor: Actor = CLI_ACTOR,
+               merchant_id: str | None = None) -> ApiKey:
+    """Revoke a key; with ``merchant_id`` only that merchant's (another's is not found)."""
     key = session.get(ApiKey, key_id, with_for_update=True)
-    if key is None:
+    if key is None or (merchant_id is not None and key.merchant_id != merchant_id):
         raise NotFound(f"No API key {key_id!r}.", param="key_id")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        record_audit(session, actor=actor, action="api_key.revoked", object_type="api_key",
-                     object_id=key.id, merchant_id=key.merchant_id)
+        record_audit(session, actor=actor, action="api_key.revoke", object_id=key.id,
+                     merchant_id=key.merchant_id)
+    return key
 
 
 def authenticate_secret(session: Session, secret: str, key_id: str | None = None
@@ -89,4 +113,5 @@ def authenticate_secret(session: Session, secret: str, key_id: str | None = None
         return None
     if key.revoked_at is not None:
         return None
-    return Principal(key_id=key.id, merchant_id=key.merchant_id, role=key.role)
+    role = "operator" if key.role == "operator" else "api_key"
+    return Principal(key_id=key.id, merchant_id=key.merchant_id, role=role)

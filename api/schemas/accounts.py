@@ -1,0 +1,121 @@
+"""Accounts: sign-up, login, sessions, users, API keys and the audit log."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from api.schemas.common import ListArgs
+from shared.users.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from shared.users.roles import USER_ROLES
+
+Email = lambda **kw: fields.Email(validate=validate.Length(3, 320), **kw)  # noqa: E731
+Password = lambda **kw: fields.String(  # noqa: E731
+    validate=validate.Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH), **kw)
+Name = lambda **kw: fields.String(validate=validate.Length(1, 200), **kw)  # noqa: E731
+
+
+class RegisterSchema(Schema):
+    merchant_name = Name(required=True)
+    email = Email(required=True)
+    password = Password(required=True)
+    name = Name()
+
+
+class LoginSchema(Schema):
+    # Any string is looked up (and answered invalid_credentials), so the schema does not
+    # tell which emails could exist; only types and sizes are checked here.
+    email = fields.String(required=True, validate=validate.Length(1, 320))
+    password = fields.String(required=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH))
+    livemode = fields.Boolean(load_default=False, metadata={
+        "description": "Sign in to live mode (default: test mode)."})
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class UserSchema(Schema):
+    id = fields.String()
+    object = fields.Constant("user")
+    merchant_id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String(validate=validate.OneOf(USER_ROLES))
+    status = fields.String(validate=validate.OneOf(("active", "disabled")))
+    created = fields.String()
+    created_at = fields.String()
+    last_login = fields.String(allow_none=True)
+
+
+class SessionSchema(Schema):
+    id = fields.String()
+    object = fields.Constant("session")
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.Constant("Bearer")
+    expires_in = fields.Integer()
+    livemode = fields.Boolean()
+    user = fields.Nested(UserSchema)
+
+
+class LogoutSchema(Schema):
+    """Logout takes no parameters: it ends the session of the access token used."""
+
+
+class LoggedOutSchema(Schema):
+    object = fields.Constant("session")
+    revoked = fields.Boolean()
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True,
+                                     validate=validate.Length(1, MAX_PASSWORD_LENGTH))
+    new_password = Password(required=True)
+
+
+class UserCreateSchema(Schema):
+    email = Email(required=True)
+    name = Name(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(USER_ROLES))
+    password = Password(required=True)
+
+
+class UserUpdateSchema(Schema):
+    role = fields.String(validate=validate.OneOf(USER_ROLES))
+    status = fields.String(validate=validate.OneOf(("active", "disabled")))
+
+
+class ApiKeyCreateSchema(Schema):
+    livemode = fields.Boolean(metadata={
+        "description": "Issue a live key (sk_live_); default: the mode of the caller."})
+
+
+class ApiKeySchema(Schema):
+    id = fields.String()
+    object = fields.Constant("api_key")
+    prefix = fields.String()
+    livemode = fields.Boolean()
+    created_at = fields.String()
+    revoked_at = fields.String(allow_none=True)
+    secret = fields.String(metadata={"description": "Only in the answer to create."})
+
+
+class AuditLogListArgs(ListArgs):
+    action = fields.String(validate=validate.Length(1, 64))
+    actor_id = fields.String(validate=validate.Length(1, 64))
+    object_id = fields.String(validate=validate.Length(1, 64))
+
+
+class AuditLogSchema(Schema):
+    id = fields.String()
+    object = fields.Constant("audit_log")
+    merchant_id = fields.String(allow_none=True)
+    actor = fields.Dict()
+    action = fields.String()
+    object_type = fields.String(allow_none=True)
+    object_id = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    details = fields.Dict()
+    created = fields.String()
+    created_at = fields.String()
