@@ -12,11 +12,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (orders, payments, refunds):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
-<<<<<<< HEAD
-                 "payment_actions", "checkout_sessions"):
-=======
-                 "payment_actions", "auth", "me", "users"):
->>>>>>> accounts
+                 "payment_actions", "auth", "me", "users", "checkout_sessions"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.auth import merchant_id, requires
 from api.responses import config, db, json_response, run_create
 from api.schemas.checkout_sessions import (
     CheckoutSessionCreateSchema,
@@ -21,6 +21,7 @@ blp = Blueprint("checkout_sessions", __name__,
 
 @blp.route("/checkout_sessions")
 class CheckoutSessions(MethodView):
+    @requires("checkout_sessions.write")
     @blp.arguments(CheckoutSessionCreateSchema)
     @blp.response(201, CheckoutSessionSchema)
     def post(self, data):
@@ -30,6 +31,7 @@ class CheckoutSessions(MethodView):
         return run_create(lambda s: checkout_service.create_session(s, cfg, mid, data),
                           lambda cs: checkout_session_object(cs, None, base))
 
+    @requires("payments.read")
     @blp.arguments(CheckoutSessionListArgs, location="query")
     @blp.response(200, CheckoutSessionSchema(many=True))
     def get(self, args):
@@ -45,6 +47,7 @@ class CheckoutSessions(MethodView):
 
 @blp.route("/checkout_sessions/<session_id>")
 class CheckoutSessionById(MethodView):
+    @requires("payments.read")
     @blp.response(200, CheckoutSessionSchema)
     def get(self, session_id):
         """Retrieve a checkout session (its status follows its payment)"""

@@ -1,7 +1,7 @@
 """checkout sessions: the hosted payment page's sessions
 
 Revision ID: 0007_web
-Revises: 0004
+Revises: 0006_accounts
 Create Date: 2026-12-01
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007_web"
-down_revision = "0004"
+down_revision = "0006_accounts"  # chained after accounts, merged into this branch
 branch_labels = None
 depends_on = None
 
