@@ -21,5 +21,6 @@ def register_web(app: Flask) -> None:
                       SESSION_COOKIE_NAME="gateway_session")
     register_filters(app)
     from web.checkout_pages import pages as checkout_pages
-    for blueprint in (assets, checkout_pages):
+    from web.dashboard import dashboard
+    for blueprint in (assets, checkout_pages, dashboard):
         app.register_blueprint(blueprint)
