@@ -33,8 +33,10 @@ def run_dev(config: Config, port: int = 8000) -> int:
 
     os.makedirs(config.var_dir, exist_ok=True)
     upgrade(config.database_url)
+    from shared.dashboard.demo import create_demo_owner
     with Database(config.database_url).transaction() as session:
         merchant, key = create_merchant(session, "Demo merchant")
+        owner_email, owner_password = create_demo_owner(session, config, merchant.id)
 
     py = sys.executable
     procs = [
@@ -76,6 +78,8 @@ def run_dev(config: Config, port: int = 8000) -> int:
       -d '{{"amount": 10000, "currency": "INR",
            "payment_method": {{"type": "card", "token": "tok_success"}}}}'
 
+    Dashboard: {base}/dashboard/  sign in as {owner_email}
+               with the password (shown once): {owner_password}
     API docs: {base}/docs/    Stop with Ctrl-C.
 """, flush=True)
     while all(proc.poll() is None for proc in procs):

@@ -32,7 +32,8 @@ def status_chart(days: list[DaySeries]) -> dict:
                 h = (plot_h - 8) * count / peak
                 y -= h
                 segments.append((css, round(y, 1), round(h, 1), count))
-        label = day.day.strftime("%d %b") if i % 7 == 0 or i == len(days) - 1 else ""
+        # Weekly labels counted back from today, so the last bar is always labelled.
+        label = day.day.strftime("%d %b") if (len(days) - 1 - i) % 7 == 0 else ""
         bars.append(Bar(x=round(PAD_LEFT + i * slot + slot * 0.15, 1),
                         width=round(slot * 0.7, 1), segments=segments, label=label,
                         title=f"{day.day.isoformat()}: {day.completed} completed, "

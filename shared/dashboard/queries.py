@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -70,7 +70,7 @@ def overview(session: Session, merchant_id: str, now: datetime | None = None,
     start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(),
                              tzinfo=now.tzinfo)
     since = Payment.id >= id_floor("payment", int(start.timestamp() * 1000))
-    day = cast(Payment.created_at, Date)
+    day = func.date(Payment.created_at)  # a date on PostgreSQL, "YYYY-MM-DD" on SQLite
     rows = session.execute(select(day, Payment.status, func.count()).where(
         Payment.merchant_id == merchant_id, since).group_by(day, Payment.status)).all()
     per_day: dict[date, dict[str, int]] = {}

@@ -26,6 +26,9 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run", "--disable-dev-shm-usage")
+# Cheap argon2 for the test users (the accounts tests measure the real parameters).
+FAST_HASHING = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
+                "PASSWORD_HASH_PARALLELISM": "1"}
 MOBILE = (412, 915)
 DESKTOP = (1280, 900)
 _taken: list[Path] = []
@@ -105,7 +108,8 @@ class WebServer:
         from shared.config import Config
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = Config.from_env({**base_env, "PUBLIC_BASE_URL": self.url})
+        self.config = Config.from_env({**base_env, **FAST_HASHING,
+                                       "PUBLIC_BASE_URL": self.url})
         self.app = create_app(self.config)  # its own Database; publishes to the real Redis
         self.app.config["ACCESS_LOG"] = False
         self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)

@@ -261,3 +261,39 @@ def test_another_merchants_objects_are_not_found(client, db, config):
     assert theirs not in page(client, "/dashboard/payments")
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Refund)) == 0
+
+
+def test_the_demo_owner_of_make_run_can_sign_in(client, db, config):
+    from shared.dashboard.demo import create_demo_owner
+    from shared.merchants.credentials import create_merchant
+    with db.transaction() as s:
+        merchant, _key = create_merchant(s, "Demo merchant")
+        email, password = create_demo_owner(s, config, merchant.id)
+    assert len(password) >= 12
+    response = post(client, "/dashboard/login", {"email": email, "password": password})
+    assert response.status_code == 303
+    assert "Demo owner" in page(client, "/dashboard/overview")
+
+
+def test_the_overview_counts_by_day_on_sqlite_too(tmp_path, config):
+    """``make run`` uses SQLite: the per-day grouping must work there as on PostgreSQL."""
+    from shared.dashboard.queries import overview
+    from shared.db import Database
+    from shared.merchants.credentials import create_merchant
+    from shared.migrate import upgrade
+    from shared.payments import service as payment_service
+    url = f"sqlite:///{tmp_path}/dev.db"
+    upgrade(url)
+    database = Database(url)
+    with database.transaction() as s:
+        merchant, _key = create_merchant(s, "Dev")
+        for token in ("tok_success", "tok_decline"):
+            payment_service.create_payment(s, config, merchant.id, {
+                "amount": 700, "currency": "INR",
+                "payment_method": {"type": "card", "token": token}})
+    with database.transaction() as s:
+        figures = overview(s, merchant.id)
+    database.dispose()
+    assert len(figures.days) == 30
+    assert figures.days[-1].other == 2 and sum(d.total for d in figures.days) == 2
+    assert figures.count_today == 2 and figures.volume_today == {}
