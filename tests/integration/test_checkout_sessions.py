@@ -336,3 +336,64 @@ def test_the_assets_are_served_by_the_app(client):
     for name in ("app.css", "checkout.js"):
         response = client.get(f"/assets/{name}")
         assert response.status_code == 200 and len(response.data) > 500
+
+
+# --- hand-over to a provider's own checkout (the simulators of tests/providers) -------------
+
+@pytest.mark.parametrize("name,form,kind", [
+    ("razorpay", {"method": "upi", "vpa": "customer@okaxis"}, "form"),
+    ("phonepe", {"method": "card", "token": "tok_visa"}, "redirect"),
+    ("cashfree", {"method": "upi", "vpa": "customer@okaxis"}, "cashfree"),
+])
+def test_the_page_hands_over_to_the_providers_checkout(config, db, make_merchant, name, form,
+                                                       kind):
+    from dataclasses import replace
+
+    from api import create_app
+    from tests.providers.conftest import BUILDERS
+    built = BUILDERS[name]()
+    try:
+        cfg = config.with_overrides(providers=replace(
+            built.credentials, public_base_url="http://localhost"), provider_timeout_s=2)
+        client = create_app(cfg, db=db, publish=lambda *a: None).test_client()
+        merchant = make_merchant()
+        cs = create_session(client, merchant, provider=name)
+        assert submit(client, cs["id"], **form).status_code == 303
+        payment_id = client.get(f"/api/v1/checkout_sessions/{cs['id']}",
+                                headers=merchant["headers"]).get_json()["payment_id"]
+        process_payment(db, cfg, payment_id)
+        payment = client.get(f"/api/v1/payments/{payment_id}",
+                             headers=merchant["headers"]).get_json()
+        assert payment["status"] == "processing" and payment["next_action"]
+
+        response = client.get(f"/pay/{cs['id']}")
+        html, policy = response.get_data(as_text=True), response.headers[
+            "Content-Security-Policy"]
+        assert client.get(f"/pay/{cs['id']}/status").get_json()["state"] == "handover"
+        if kind == "form":
+            assert f'action="{cfg.providers.razorpay_base_url}/checkout/embedded"' in html
+            assert payment["provider_payment_id"] in html
+            assert f"form-action 'self' {built.sim.url}" in policy
+            handoff = built.sim.customer_pays(payment["provider_payment_id"])
+            forged = dict(handoff, razorpay_signature="0" * 64)
+            refused = client.post(f"/pay/{cs['id']}/razorpay", data=forged)
+            assert refused.status_code == 400 and "signature" in refused.get_data(
+                as_text=True)
+            back = client.post(f"/pay/{cs['id']}/razorpay", data=handoff)
+            assert back.status_code == 303
+        else:
+            if kind == "redirect":
+                url = payment["next_action"]["url"]
+                assert "data-auto-redirect" in html and f'href="{url}"' in html
+            else:
+                session_id = payment["next_action"]["payment_session_id"]
+                assert f'data-session="{session_id}"' in html
+                assert 'src="https://sdk.cashfree.com/js/v3/cashfree.js"' in html
+                assert "script-src 'self' https://sdk.cashfree.com" in policy
+            built.sim.customer_pays(payment["provider_payment_id"])
+            process_payment(db, cfg, payment_id)
+        status = client.get(f"/pay/{cs['id']}/status").get_json()
+        assert (status["state"], status["payment_status"]) == ("complete", "completed")
+        assert status["redirect"] == f"https://shop.example/thanks?cs={cs['id']}"
+    finally:
+        built.sim.stop()
