@@ -89,9 +89,17 @@ def _gateway_error(error):
                              error.message)
 
 
+def _unexpected(error):
+    import logging
+    logging.getLogger("web.errors").exception("unhandled error on a web page")
+    return render_error_page(500, "Something went wrong",
+                             "It has been logged. Please try again in a moment.")
+
+
 def handle_errors_as_pages(blueprint: Blueprint) -> None:
     from werkzeug.exceptions import HTTPException
 
     from shared.errors import GatewayError
     blueprint.register_error_handler(HTTPException, _http_error)
     blueprint.register_error_handler(GatewayError, _gateway_error)
+    blueprint.register_error_handler(Exception, _unexpected)

@@ -397,3 +397,10 @@ def test_the_page_hands_over_to_the_providers_checkout(config, db, make_merchant
         assert status["redirect"] == f"https://shop.example/thanks?cs={cs['id']}"
     finally:
         built.sim.stop()
+
+
+def test_an_oversized_form_is_refused_and_changes_nothing(client, merchant, db):
+    cs = create_session(client, merchant)
+    response = submit(client, cs["id"], method="upi", vpa="a" * (2 * 1024 * 1024) + "@x")
+    assert response.status_code == 413
+    assert payments_count(db) == 0

@@ -3,6 +3,7 @@ so a reload or a shared link shows the same page."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from flask import request, url_for
 
@@ -30,15 +31,21 @@ def list_args(schema, names: tuple[str, ...], extra: dict | None = None) -> dict
     return load(schema, raw)
 
 
+def _kept(values: dict) -> dict[str, Any]:
+    """The current filters (without the cursor) plus the route's own values."""
+    kept: dict[str, Any] = {k: v for k, v in request.args.items()
+                            if k != "starting_after" and v != ""}
+    kept.update(values)
+    return kept
+
+
 def next_page_url(endpoint: str, page, **values) -> str | None:
     if not page.has_more or not page.rows:
         return None
-    keep = {k: v for k, v in request.args.items() if k != "starting_after" and v != ""}
-    return url_for(endpoint, **values, **keep, starting_after=page.rows[-1].id)
+    return url_for(endpoint, **_kept(values), starting_after=page.rows[-1].id)
 
 
 def first_page_url(endpoint: str, **values) -> str | None:
     if not request.args.get("starting_after"):
         return None
-    keep = {k: v for k, v in request.args.items() if k != "starting_after" and v != ""}
-    return url_for(endpoint, **values, **keep)
+    return url_for(endpoint, **_kept(values))
