@@ -155,4 +155,10 @@ def users_only(view):
 
 
 def livemode() -> bool:
+    """The caller's mode (SPEC "Test and live mode"): a test credential sees test objects."""
     return current_principal().livemode
+
+
+def with_mode(values: dict) -> dict:
+    """Request data or list arguments, with the caller's mode for the service to apply."""
+    return {**values, "livemode": livemode()}

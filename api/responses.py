@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Response, current_app, request
 
+from api.audit_trail import audit_change
 from api.auth import merchant_id
 from api.errors import error_body
 from shared.errors import GatewayError
@@ -29,14 +30,18 @@ def config():
 _REPLAYABLE_ERRORS = {400, 403, 404, 422}
 
 
-def run_create(handler: Callable, serialize: Callable, status: int = 201) -> Response:
+def run_create(handler: Callable, serialize: Callable, status: int = 201,
+               audit: str | None = None) -> Response:
     """Run ``handler(session)`` in one transaction and answer ``serialize(result)``. With an
-    Idempotency-Key the stored answer commits in the same transaction as the object."""
+    Idempotency-Key the stored answer commits in the same transaction as the object.
+    ``audit`` names the audit-log action written in that transaction (not on a replay)."""
     key = request.headers.get("Idempotency-Key")
     database = db()
     if key is None:
         with database.transaction() as session:
             body = serialize(handler(session))
+            if audit:
+                audit_change(session, audit, body.get("id"))
         return json_response(body, status)
 
     fingerprint = idempotency.request_fingerprint(request.method, request.path,
@@ -49,6 +54,8 @@ def run_create(handler: Callable, serialize: Callable, status: int = 201) -> Res
     try:
         with database.transaction() as session:
             body = serialize(handler(session))
+            if audit:
+                audit_change(session, audit, body.get("id"))
             text = json.dumps(body, separators=(",", ":"))
             idempotency.complete(session, claimed, status, text)
     except GatewayError as exc:

@@ -25,8 +25,12 @@ def _print(args, payload: dict, human: str) -> None:
 
 
 def cmd_migrate(args, config: Config) -> int:
+    from shared.audit.service import CLI_ACTOR, record_audit
     from shared.migrate import upgrade
     upgrade(config.database_url)
+    with _db(config).transaction() as session:
+        record_audit(session, actor=CLI_ACTOR, action="database.migrate", object_id=None,
+                     merchant_id=None)
     print("database migrated to the latest revision", file=sys.stderr)
     return 0
 
@@ -34,7 +38,7 @@ def cmd_migrate(args, config: Config) -> int:
 def cmd_create_merchant(args, config: Config) -> int:
     from shared.merchants.credentials import create_merchant
     with _db(config).transaction() as session:
-        merchant, key = create_merchant(session, args.name, args.email)
+        merchant, key = create_merchant(session, args.name, args.email, livemode=args.live)
     _print(args, {"merchant_id": merchant.id, "key_id": key.key_id, "api_key": key.api_key},
            f"merchant {merchant.id} created\nkey id:  {key.key_id}\nAPI key: {key.api_key}\n"
            "(the API key is shown only now; store it safely)")
@@ -47,7 +51,7 @@ def cmd_create_api_key(args, config: Config) -> int:
     with _db(config).transaction() as session:
         if session.get(Merchant, args.merchant) is None:
             raise GatewayError(f"no merchant {args.merchant}", param="merchant")
-        key = issue_key(session, args.merchant)
+        key = issue_key(session, args.merchant, livemode=args.live)
     _print(args, {"merchant_id": args.merchant, "key_id": key.key_id, "api_key": key.api_key},
            f"key id:  {key.key_id}\nAPI key: {key.api_key}\n(shown only now)")
     return 0
@@ -70,6 +74,21 @@ def cmd_create_operator_key(args, config: Config) -> int:
     return 0
 
 
+def cmd_create_user(args, config: Config) -> int:
+    from shared.audit.service import CLI_ACTOR
+    from shared.merchants.models import Merchant
+    from shared.users.service import create_user
+    password = sys.stdin.readline().rstrip("\r\n")
+    with _db(config).transaction() as session:
+        if session.get(Merchant, args.merchant) is None:
+            raise GatewayError(f"no merchant {args.merchant}", param="merchant")
+        user = create_user(session, config, args.merchant, email=args.email,
+                           name=args.name or args.email.split("@", 1)[0], role=args.role,
+                           password=password, actor=CLI_ACTOR)
+    _print(args, {"user_id": user.id}, f"user {user.id} ({user.email}, {user.role}) created")
+    return 0
+
+
 def cmd_dev(args, config: Config) -> int:
     from shared.devserver import run_dev
     return run_dev(config, port=args.port)
@@ -84,13 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-merchant", help="create a merchant and its first API key")
     p.add_argument("--name", required=True)
     p.add_argument("--email")
+    p.add_argument("--live", action="store_true", help="issue a live key (default: test)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_create_merchant)
 
     p = sub.add_parser("create-api-key", help="issue another API key for a merchant")
     p.add_argument("--merchant", required=True)
+    p.add_argument("--live", action="store_true", help="issue a live key (default: test)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_create_api_key)
+
+    p = sub.add_parser("create-user", help="add a user to a merchant (password on stdin)")
+    p.add_argument("--merchant", required=True)
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=("owner", "admin", "developer", "viewer"))
+    p.add_argument("--name")
+    p.add_argument("--password-stdin", action="store_true", required=True,
+                   help="read the password from the first line of stdin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_create_user)
 
     p = sub.add_parser("revoke-api-key", help="revoke an API key")
     p.add_argument("key_id")

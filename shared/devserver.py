@@ -30,13 +30,13 @@ def run_dev(config: Config, port: int = 8000) -> int:
     from shared.db import Database
     from shared.merchants.credentials import create_merchant
     from shared.migrate import upgrade
+    from shared.users.service import create_demo_owner
 
     os.makedirs(config.var_dir, exist_ok=True)
     upgrade(config.database_url)
-    from shared.dashboard.demo import create_demo_owner
     with Database(config.database_url).transaction() as session:
         merchant, key = create_merchant(session, "Demo merchant")
-        owner_email, owner_password = create_demo_owner(session, config, merchant.id)
+        owner, owner_password = create_demo_owner(session, config, merchant.id)
 
     py = sys.executable
     procs = [
@@ -72,14 +72,14 @@ def run_dev(config: Config, port: int = 8000) -> int:
     print(f"""
 ==> Gateway running on {base} (API, worker, beat; SQLite and broker under {config.var_dir})
     Demo merchant {merchant.id}, API key shown once: {key.api_key}
+    Demo owner (shown once): {owner.email} / {owner_password}
+      POST {base}/api/v1/auth/login {{"email", "password"}} -> access and refresh tokens
 
     curl -s {base}/api/v1/payments -H 'Authorization: Bearer {key.api_key}' \\
       -H 'Content-Type: application/json' \\
       -d '{{"amount": 10000, "currency": "INR",
            "payment_method": {{"type": "card", "token": "tok_success"}}}}'
 
-    Dashboard: {base}/dashboard/  sign in as {owner_email}
-               with the password (shown once): {owner_password}
     API docs: {base}/docs/    Stop with Ctrl-C.
 """, flush=True)
     while all(proc.poll() is None for proc in procs):

@@ -18,7 +18,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 
 _PATTERNS = [
     (re.compile(r"\b(sk|rk|pk)_(live|test)_[A-Za-z0-9]+"), r"\1_\2_[REDACTED]"),
-    (re.compile(r"\bsk_[A-Za-z0-9]{8,}"), "sk_[REDACTED]"),
+    (re.compile(r"\bsk_[A-Za-z0-9_-]{8,}"), "sk_[REDACTED]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]+"), "whsec_[REDACTED]"),
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(bearer|basic)\s+[^\s\"',]+"),
      r"\1\2 [REDACTED]"),

@@ -15,7 +15,7 @@ def order_object(o) -> dict:
     return {"id": o.id, "object": "order", "amount": o.amount, "currency": o.currency,
             "receipt": o.receipt, "status": o.status, "amount_paid": o.amount_paid,
             "attempts": o.attempts, "metadata": o.metadata_ or {},
-            "created_at": iso(o.created_at)}
+            "livemode": bool(o.livemode), "created_at": iso(o.created_at)}
 
 
 def payment_object(p) -> dict:
@@ -26,6 +26,7 @@ def payment_object(p) -> dict:
             "description": p.description, "metadata": p.metadata_ or {},
             "failure_code": p.failure_code, "failure_message": p.failure_message,
             "attempts": p.attempts, "next_action": p.next_action,
+            "livemode": bool(p.livemode),
             "created_at": iso(p.created_at), "updated_at": iso(p.updated_at)}
 
 
@@ -34,9 +35,10 @@ def refund_object(r) -> dict:
             "currency": r.currency, "status": r.status, "reason": r.reason,
             "provider_refund_id": r.provider_refund_id, "failure_code": r.failure_code,
             "failure_message": r.failure_message, "metadata": r.metadata_ or {},
+            "livemode": bool(r.livemode),
             "created_at": iso(r.created_at), "updated_at": iso(r.updated_at)}
 
 
 def event_object(e) -> dict:
     return {"id": e.id, "object": "event", "type": e.type, "created_at": iso(e.created_at),
-            "data": e.data}
+            "livemode": bool(e.livemode), "data": e.data}

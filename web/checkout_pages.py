@@ -65,7 +65,7 @@ def _render(session_id: str, error: str | None = None, status: int = 200, vpa: s
         "checkout/pay.html", view=view, cs=view.session, handover=handover, state=state,
         error=error, vpa=vpa, provider_name=PROVIDER_NAMES.get(view.session.provider,
                                                                view.session.provider),
-        test_mode=view.session.provider == "sandbox"), status
+        test_mode=not view.session.livemode, sandbox=view.session.provider == "sandbox"), status
 
 
 @pages.get("/pay/<session_id>")

@@ -12,7 +12,8 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (orders, payments, refunds):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
-                 "payment_actions", "auth", "me", "users", "checkout_sessions"):
+                 "payment_actions", "auth", "me", "users", "api_keys",
+                 "audit_logs", "checkout_sessions"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id, requires
+from api.auth import livemode, merchant_id, requires, with_mode
 from api.responses import config, db, json_response, run_create
 from api.schemas.checkout_sessions import (
     CheckoutSessionCreateSchema,
@@ -26,10 +26,11 @@ class CheckoutSessions(MethodView):
     @blp.response(201, CheckoutSessionSchema)
     def post(self, data):
         """Create a checkout session (send the customer to its url)"""
-        mid, cfg = merchant_id(), config()
+        mid, cfg, data = merchant_id(), config(), with_mode(data)
         base = cfg.providers.public_base_url
         return run_create(lambda s: checkout_service.create_session(s, cfg, mid, data),
-                          lambda cs: checkout_session_object(cs, None, base))
+                          lambda cs: checkout_session_object(cs, None, base),
+                          audit="checkout_session.create")
 
     @requires("payments.read")
     @blp.arguments(CheckoutSessionListArgs, location="query")
@@ -38,7 +39,7 @@ class CheckoutSessions(MethodView):
         """List checkout sessions, newest first"""
         base = config().providers.public_base_url
         with db().transaction() as session:
-            page = checkout_service.list_sessions(session, merchant_id(), args)
+            page = checkout_service.list_sessions(session, merchant_id(), with_mode(args))
             payments = checkout_service.payments_of(session, page.rows)
             return json_response(list_envelope(
                 [checkout_session_object(cs, payments.get(cs.payment_id or ""), base)
@@ -53,7 +54,8 @@ class CheckoutSessionById(MethodView):
         """Retrieve a checkout session (its status follows its payment)"""
         base = config().providers.public_base_url
         with db().transaction() as session:
-            cs = checkout_service.get_session(session, merchant_id(), session_id)
+            cs = checkout_service.get_session(session, merchant_id(), session_id,
+                                              livemode=livemode())
             payments = checkout_service.payments_of(session, [cs])
             return json_response(checkout_session_object(
                 cs, payments.get(cs.payment_id or ""), base))

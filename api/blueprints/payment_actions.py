@@ -6,13 +6,14 @@ from flask import redirect
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.audit_trail import audit_change
+from api.auth import livemode, merchant_id, requires
 from api.responses import config, db, json_response
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentSchema
 from shared.checkout.service import session_for_payment
 from shared.payments.checkout_verification import verify_razorpay_checkout
-from shared.payments.service import customer_returned
+from shared.payments.service import customer_returned, get_payment
 from shared.representation import payment_object
 
 blp = Blueprint("payment_actions", __name__,
@@ -21,11 +22,16 @@ blp = Blueprint("payment_actions", __name__,
 
 @blp.route("/payments/<payment_id>/verify")
 class VerifyCheckout(MethodView):
+    @requires("payments.write")
     @blp.arguments(RazorpayCheckoutVerificationSchema)
     @blp.response(200, PaymentSchema)
     def post(self, data, payment_id):
         """Verify a Razorpay Checkout signature and confirm the payment with Razorpay"""
+        with db().transaction() as session:  # a payment of the other mode is not found
+            get_payment(session, merchant_id(), payment_id, livemode=livemode())
         payment = verify_razorpay_checkout(db(), config(), merchant_id(), payment_id, data)
+        with db().transaction() as session:  # the verify commits its own steps
+            audit_change(session, "payment.verify", payment.id)
         return json_response(payment_object(payment))
 
 

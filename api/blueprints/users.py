@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 
 from api.auth import current_principal, merchant_id, requires
 from api.responses import config, db, json_response, run_create
-from api.schemas.accounts import UserCreateSchema, UserSchema, UserUpdateSchema
-from api.schemas.common import ListArgs, list_envelope
+from api.schemas.accounts import AccountListArgs, UserCreateSchema, UserSchema, UserUpdateSchema
+from api.schemas.common import list_envelope
 from shared.users import service as user_service
 
 blp = Blueprint("users", __name__, description="Users of the merchant's account and their roles")
@@ -26,7 +26,7 @@ class Users(MethodView):
             password=data["password"], actor=actor), user_service.user_object)
 
     @requires("users.read")
-    @blp.arguments(ListArgs, location="query")
+    @blp.arguments(AccountListArgs, location="query")
     @blp.response(200, UserSchema(many=True))
     def get(self, args):
         """List users, newest first"""

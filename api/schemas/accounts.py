@@ -1,16 +1,40 @@
 """Accounts: sign-up, login, sessions, users, API keys and the audit log."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import ListArgs
 from shared.users.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from shared.users.roles import USER_ROLES
 
-Email = lambda **kw: fields.Email(validate=validate.Length(3, 320), **kw)  # noqa: E731
-Password = lambda **kw: fields.String(  # noqa: E731
+
+class Text(fields.String):
+    """A string without NUL characters (PostgreSQL text cannot hold them)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain NUL characters.")
+        return text
+
+
+class EmailText(fields.Email, Text):
+    pass
+
+
+Email = lambda **kw: EmailText(validate=validate.Length(3, 320), **kw)  # noqa: E731
+Password = lambda **kw: Text(  # noqa: E731
     validate=validate.Length(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH), **kw)
-Name = lambda **kw: fields.String(validate=validate.Length(1, 200), **kw)  # noqa: E731
+Name = lambda **kw: Text(validate=validate.Length(1, 200), **kw)  # noqa: E731
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false only (marshmallow's Boolean also takes "yes", "on", 1, ...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class RegisterSchema(Schema):
@@ -23,14 +47,14 @@ class RegisterSchema(Schema):
 class LoginSchema(Schema):
     # Any string is looked up (and answered invalid_credentials), so the schema does not
     # tell which emails could exist; only types and sizes are checked here.
-    email = fields.String(required=True, validate=validate.Length(1, 320))
-    password = fields.String(required=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH))
-    livemode = fields.Boolean(load_default=False, metadata={
+    email = Text(required=True, validate=validate.Length(1, 320))
+    password = Text(required=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH))
+    livemode = StrictBoolean(load_default=False, metadata={
         "description": "Sign in to live mode (default: test mode)."})
 
 
 class RefreshSchema(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(1, 200))
+    refresh_token = Text(required=True, validate=validate.Length(1, 200))
 
 
 class UserSchema(Schema):
@@ -67,8 +91,7 @@ class LoggedOutSchema(Schema):
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True,
-                                     validate=validate.Length(1, MAX_PASSWORD_LENGTH))
+    current_password = Text(required=True, validate=validate.Length(1, MAX_PASSWORD_LENGTH))
     new_password = Password(required=True)
 
 
@@ -85,7 +108,7 @@ class UserUpdateSchema(Schema):
 
 
 class ApiKeyCreateSchema(Schema):
-    livemode = fields.Boolean(metadata={
+    livemode = StrictBoolean(metadata={
         "description": "Issue a live key (sk_live_); default: the mode of the caller."})
 
 
@@ -99,10 +122,14 @@ class ApiKeySchema(Schema):
     secret = fields.String(metadata={"description": "Only in the answer to create."})
 
 
-class AuditLogListArgs(ListArgs):
-    action = fields.String(validate=validate.Length(1, 64))
-    actor_id = fields.String(validate=validate.Length(1, 64))
-    object_id = fields.String(validate=validate.Length(1, 64))
+class AccountListArgs(ListArgs):
+    starting_after = Text(validate=validate.Length(1, 64))
+
+
+class AuditLogListArgs(AccountListArgs):
+    action = Text(validate=validate.Length(1, 64))
+    actor_id = Text(validate=validate.Length(1, 64))
+    object_id = Text(validate=validate.Length(1, 64))
 
 
 class AuditLogSchema(Schema):

@@ -50,6 +50,7 @@ class CheckoutSessionSchema(Schema):
     description = fields.String(allow_none=True)
     metadata = fields.Dict()
     attempts = fields.Integer()
+    livemode = fields.Boolean()
     expires_at = fields.String()
     created_at = fields.String()
 

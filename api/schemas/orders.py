@@ -18,6 +18,7 @@ class OrderCreateSchema(Schema):
 class OrderSchema(Schema):
     id = fields.String()
     object = fields.Constant("order")
+    livemode = fields.Boolean()
     amount = fields.Integer()
     currency = fields.String()
     receipt = fields.String(allow_none=True)

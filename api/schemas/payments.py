@@ -98,6 +98,7 @@ class PaymentUpdateSchema(Schema):
 class PaymentSchema(Schema):
     id = fields.String()
     object = fields.Constant("payment")
+    livemode = fields.Boolean()
     amount = fields.Integer()
     currency = fields.String()
     status = fields.String(validate=validate.OneOf(PAYMENT_STATUSES))

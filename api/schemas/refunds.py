@@ -17,6 +17,7 @@ class RefundCreateSchema(Schema):
 class RefundSchema(Schema):
     id = fields.String()
     object = fields.Constant("refund")
+    livemode = fields.Boolean()
     payment_id = fields.String()
     amount = fields.Integer()
     currency = fields.String()

@@ -45,6 +45,7 @@ class NoBodySchema(Schema):
 class WebhookEndpointSchema(Schema):
     id = fields.String()
     object = fields.Constant("webhook_endpoint")
+    livemode = fields.Boolean()
     url = fields.String()
     events = fields.List(fields.String())
     description = fields.String(allow_none=True)
@@ -67,6 +68,7 @@ class DeletedSchema(Schema):
 class EventSchema(Schema):
     id = fields.String()
     object = fields.Constant("event")
+    livemode = fields.Boolean()
     type = fields.String(validate=validate.OneOf(EVENT_TYPES))
     created_at = fields.String()
     data = fields.Dict()

@@ -1,5 +1,5 @@
 """accounts: users, refresh-token chains, login failures; the audit log gets aud_ ids, a
-typed actor and the request's origin
+typed actor and the request's origin; test and live mode (livemode on keys and objects)
 
 Revision ID: 0006_accounts
 Revises: 0004
@@ -78,6 +78,20 @@ def upgrade() -> None:
 
     _upgrade_audit_logs()
 
+    # Test and live mode. Everything that exists is test mode (false): existing keys keep
+    # working, and live keys are issued explicitly (`gateway create-api-key --live`).
+    for table in LIVEMODE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("livemode", sa.Boolean(), server_default=sa.false(),
+                                          nullable=False))
+            if table in LIVEMODE_INDEXED:
+                batch_op.create_index(batch_op.f(f"ix_{table}_merchant_id_livemode_id"),
+                                      ["merchant_id", "livemode", "id"], unique=False)
+
+
+LIVEMODE_TABLES = ("api_keys", "orders", "payments", "refunds", "events", "webhook_endpoints")
+LIVEMODE_INDEXED = ("orders", "payments", "refunds", "events")
+
 
 def _upgrade_audit_logs() -> None:
     """Existing rows keep their order: id 17 becomes aud_000...017, which sorts before every
@@ -117,6 +131,11 @@ def _upgrade_audit_logs() -> None:
 
 
 def downgrade() -> None:
+    for table in LIVEMODE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            if table in LIVEMODE_INDEXED:
+                batch_op.drop_index(batch_op.f(f"ix_{table}_merchant_id_livemode_id"))
+            batch_op.drop_column("livemode")
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_logs_merchant_id_object_id_id"))
         batch_op.drop_index(batch_op.f("ix_audit_logs_merchant_id_actor_id_id"))

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("metadata", _json(), nullable=False),
         sa.Column("payment_id", sa.String(40), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("livemode", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -47,11 +48,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_checkout_sessions_merchant_id_id", "checkout_sessions",
                     ["merchant_id", "id"])
+    op.create_index("ix_checkout_sessions_merchant_id_livemode_id", "checkout_sessions",
+                    ["merchant_id", "livemode", "id"])
     op.create_index("ix_checkout_sessions_payment_id", "checkout_sessions", ["payment_id"],
                     unique=True)
 
 
 def downgrade() -> None:
     op.drop_index("ix_checkout_sessions_payment_id", table_name="checkout_sessions")
+    op.drop_index("ix_checkout_sessions_merchant_id_livemode_id",
+                  table_name="checkout_sessions")
     op.drop_index("ix_checkout_sessions_merchant_id_id", table_name="checkout_sessions")
     op.drop_table("checkout_sessions")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -20,6 +20,7 @@ class CheckoutSession(Base):
     __tablename__ = "checkout_sessions"
     __table_args__ = (
         Index(None, "merchant_id", "id"),
+        Index(None, "merchant_id", "livemode", "id"),
         Index(None, "payment_id", unique=True),
     )
 
@@ -36,6 +37,7 @@ class CheckoutSession(Base):
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
     attempts: Mapped[int] = mapped_column(default=0)
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -21,5 +21,6 @@ def checkout_session_object(cs: CheckoutSession, payment: Payment | None,
             "provider": cs.provider, "success_url": cs.success_url,
             "cancel_url": cs.cancel_url, "customer": cs.customer,
             "description": cs.description, "metadata": cs.metadata_ or {},
-            "attempts": cs.attempts, "expires_at": iso(cs.expires_at),
+            "attempts": cs.attempts, "livemode": cs.livemode,
+            "expires_at": iso(cs.expires_at),
             "created_at": iso(cs.created_at)}

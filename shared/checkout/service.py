@@ -22,6 +22,7 @@ from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.ids import new_id
+from shared.merchants.livemode import choose_provider
 from shared.merchants.models import Merchant
 from shared.orders import service as order_service
 from shared.ownership import get_owned
@@ -49,12 +50,17 @@ def check_return_url(config: Config, url: str, param: str) -> str:
 
 def create_session(session: Session, config: Config, merchant_id: str,
                    data: dict) -> CheckoutSession:
-    provider = data.get("provider") or "sandbox"
+    """``data["livemode"]``: the caller's mode, which the session and its payments take."""
+    livemode = bool(data.get("livemode"))
+    success_url = check_return_url(config, data["success_url"], "success_url")
+    cancel_url = check_return_url(config, data["cancel_url"], "cancel_url")
+    provider = choose_provider(config, data.get("provider"), livemode)
     require_available(provider, config)
     order_id = data.get("order_id")
     amount, currency = data.get("amount"), data.get("currency")
     if order_id:
-        order = order_service.get_order(session, merchant_id, order_id, param="order_id")
+        order = order_service.get_order(session, merchant_id, order_id, param="order_id",
+                                        livemode=livemode)
         if order.status == "paid":
             raise InvalidRequest("This order is already paid.", code="order_already_paid",
                                  param="order_id")
@@ -73,22 +79,26 @@ def create_session(session: Session, config: Config, merchant_id: str,
     checkout = CheckoutSession(
         id=new_id("checkout_session"), merchant_id=merchant_id, order_id=order_id,
         amount=amount, currency=currency, provider=provider,
-        success_url=check_return_url(config, data["success_url"], "success_url"),
-        cancel_url=check_return_url(config, data["cancel_url"], "cancel_url"),
+        success_url=success_url, cancel_url=cancel_url,
         customer=data.get("customer"), description=data.get("description"),
-        metadata_=data.get("metadata") or {}, payment_id=None, attempts=0,
+        metadata_=data.get("metadata") or {}, payment_id=None, attempts=0, livemode=livemode,
         expires_at=now + timedelta(seconds=config.checkout_expiry_s),
         created_at=now, updated_at=now)
     session.add(checkout)
     return checkout
 
 
-def get_session(session: Session, merchant_id: str, session_id: str) -> CheckoutSession:
-    return get_owned(session, CheckoutSession, merchant_id, session_id, "checkout session")
+def get_session(session: Session, merchant_id: str, session_id: str, *,
+                livemode: bool | None = None) -> CheckoutSession:
+    return get_owned(session, CheckoutSession, merchant_id, session_id, "checkout session",
+                     livemode=livemode)
 
 
 def list_sessions(session: Session, merchant_id: str, args: dict) -> Page:
-    return keyset_page(session, CheckoutSession, merchant_id, [], args["limit"],
+    filters = []
+    if args.get("livemode") is not None:
+        filters.append(CheckoutSession.livemode == args["livemode"])
+    return keyset_page(session, CheckoutSession, merchant_id, filters, args["limit"],
                        args.get("starting_after"))
 
 
@@ -166,7 +176,7 @@ def pay(session: Session, config: Config, session_id: str, payment_method: dict)
     previous = checkout.payment_id
     data = {"amount": checkout.amount, "currency": checkout.currency,
             "provider": checkout.provider, "payment_method": payment_method,
-            "description": checkout.description}
+            "description": checkout.description, "livemode": checkout.livemode}
     if checkout.order_id:
         data["order_id"] = checkout.order_id
     if checkout.customer:

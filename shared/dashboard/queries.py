@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import id_floor
-from shared.merchants.models import ApiKey
-from shared.pagination import Page, keyset_page
 from shared.payments.models import Payment, TransactionAttempt
 from shared.refunds.models import Refund
 
@@ -36,11 +34,6 @@ def payment_attempts(session: Session, merchant_id: str,
         TransactionAttempt.payment_id == payment_id).order_by(TransactionAttempt.id)))
 
 
-def list_api_keys(session: Session, merchant_id: str, args: dict) -> Page:
-    return keyset_page(session, ApiKey, merchant_id, [], args["limit"],
-                       args.get("starting_after"))
-
-
 @dataclass(frozen=True)
 class DaySeries:
     day: date
@@ -62,17 +55,18 @@ class Overview:
 
 
 def overview(session: Session, merchant_id: str, now: datetime | None = None,
-             days: int = 30) -> Overview:
+             days: int = 30, livemode: bool | None = None) -> Overview:
     """Today's volume, the success rate and the payments per day and status (UTC days). The
     window is an id range on ``(merchant_id, id)``, like the API's created[gte] filter."""
     now = now or utcnow()
     today = now.date()
     start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(),
                              tzinfo=now.tzinfo)
+    mode = [] if livemode is None else [Payment.livemode == livemode]
     since = Payment.id >= id_floor("payment", int(start.timestamp() * 1000))
     day = func.date(Payment.created_at)  # a date on PostgreSQL, "YYYY-MM-DD" on SQLite
     rows = session.execute(select(day, Payment.status, func.count()).where(
-        Payment.merchant_id == merchant_id, since).group_by(day, Payment.status)).all()
+        Payment.merchant_id == merchant_id, since, *mode).group_by(day, Payment.status)).all()
     per_day: dict[date, dict[str, int]] = {}
     for when, status, count in rows:
         when = when if isinstance(when, date) else date.fromisoformat(str(when))
@@ -90,10 +84,10 @@ def overview(session: Session, merchant_id: str, now: datetime | None = None,
     midnight = datetime.combine(today, datetime.min.time(), tzinfo=now.tzinfo)
     today_ids = Payment.id >= id_floor("payment", int(midnight.timestamp() * 1000))
     volume = dict(session.execute(select(Payment.currency, func.sum(Payment.amount)).where(
-        Payment.merchant_id == merchant_id, today_ids, Payment.status.in_(SUCCEEDED))
+        Payment.merchant_id == merchant_id, today_ids, Payment.status.in_(SUCCEEDED), *mode)
         .group_by(Payment.currency)).all())
     count_today = session.execute(select(func.count()).select_from(Payment).where(
-        Payment.merchant_id == merchant_id, today_ids)).scalar_one()
+        Payment.merchant_id == merchant_id, today_ids, *mode)).scalar_one()
     return Overview(volume_today={k: int(v) for k, v in volume.items()},
                     count_today=count_today,
                     success_rate=(succeeded / (succeeded + failed)) if succeeded + failed

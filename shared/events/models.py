@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -12,6 +12,7 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index(None, "merchant_id", "id"),
+        Index(None, "merchant_id", "livemode", "id"),
         Index(None, "merchant_id", "type", "id"),
         Index(None, "object_id"),
         # The sweeper's view: events whose fan-out has not run yet (normally a handful).
@@ -22,6 +23,8 @@ class Event(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    # SPEC "Test and live mode": a test credential sees only test objects.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict] = mapped_column(JSONType)

@@ -22,19 +22,23 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
     now = utcnow()
     event = Event(id=new_id("event"), merchant_id=merchant_id, type=event_type,
                   object_id=obj["id"], data={"object": obj}, created_at=now,
+                  livemode=bool(obj.get("livemode")),
                   fan_out_pending_since=now)
     session.add(event)
     outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
     return event
 
 
-def get_event(session: Session, merchant_id: str, event_id: str) -> Event:
-    return get_owned(session, Event, merchant_id, event_id, "event")
+def get_event(session: Session, merchant_id: str, event_id: str, *,
+              livemode: bool | None = None) -> Event:
+    return get_owned(session, Event, merchant_id, event_id, "event", livemode=livemode)
 
 
 def list_events(session: Session, merchant_id: str, args: dict) -> Page:
     filters = []
     if args.get("type"):
         filters.append(Event.type == args["type"])
+    if args.get("livemode") is not None:
+        filters.append(Event.livemode == args["livemode"])
     return keyset_page(session, Event, merchant_id, filters, args["limit"],
                        args.get("starting_after"))

@@ -18,20 +18,23 @@ def create_order(session: Session, merchant_id: str, data: dict) -> Order:
                   currency=data["currency"], receipt=data.get("receipt"), status="created",
                   amount_paid=0, attempts=0,
                   metadata_=data.get("metadata") or data.get("notes") or {},
-                  created_at=now, updated_at=now)
+                  livemode=bool(data.get("livemode")), created_at=now, updated_at=now)
     session.add(order)
     return order
 
 
 def get_order(session: Session, merchant_id: str, order_id: str, *, lock: bool = False,
-              param: str = "id") -> Order:
-    return get_owned(session, Order, merchant_id, order_id, "order", lock=lock, param=param)
+              param: str = "id", livemode: bool | None = None) -> Order:
+    return get_owned(session, Order, merchant_id, order_id, "order", lock=lock, param=param,
+                     livemode=livemode)
 
 
 def list_orders(session: Session, merchant_id: str, args: dict) -> Page:
     filters = []
     if args.get("status"):
         filters.append(Order.status == args["status"])
+    if args.get("livemode") is not None:
+        filters.append(Order.livemode == args["livemode"])
     return keyset_page(session, Order, merchant_id, filters, args["limit"],
                        args.get("starting_after"))
 

@@ -9,6 +9,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.events.service import record_event
 from shared.ids import id_floor, new_id
+from shared.merchants.livemode import choose_provider
 from shared.orders import service as order_service
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
@@ -19,11 +20,13 @@ from shared.representation import payment_object
 
 
 def create_payment(session: Session, config: Config, merchant_id: str, data: dict) -> Payment:
-    provider = data.get("provider") or "sandbox"
+    livemode = bool(data.get("livemode"))
+    provider = choose_provider(config, data.get("provider"), livemode)
     require_available(provider, config)
     order_id = data.get("order_id")
     if order_id:
-        order = order_service.get_order(session, merchant_id, order_id, param="order_id")
+        order = order_service.get_order(session, merchant_id, order_id, param="order_id",
+                                        livemode=livemode)
         if order.amount != data["amount"]:
             raise InvalidRequest("amount must equal the order's amount.",
                                  code="amount_mismatch", param="amount")
@@ -41,7 +44,7 @@ def create_payment(session: Session, config: Config, merchant_id: str, data: dic
         amount_refunded=0, amount_refund_reserved=0, provider=provider,
         payment_method=data["payment_method"], customer=data.get("customer"),
         description=data.get("description"), metadata_=data.get("metadata") or {},
-        attempts=0, created_at=now, updated_at=now)
+        attempts=0, livemode=livemode, created_at=now, updated_at=now)
     session.add(payment)
     record_event(session, merchant_id, "payment.created", payment_object(payment))
     outbox.enqueue(session, "gateway.process_payment", [payment.id], "payments")
@@ -49,9 +52,9 @@ def create_payment(session: Session, config: Config, merchant_id: str, data: dic
 
 
 def get_payment(session: Session, merchant_id: str, payment_id: str, *, lock: bool = False,
-                param: str = "id") -> Payment:
+                param: str = "id", livemode: bool | None = None) -> Payment:
     return get_owned(session, Payment, merchant_id, payment_id, "payment", lock=lock,
-                     param=param)
+                     param=param, livemode=livemode)
 
 
 def list_payments(session: Session, merchant_id: str, args: dict) -> Page:
@@ -60,6 +63,8 @@ def list_payments(session: Session, merchant_id: str, args: dict) -> Page:
         filters.append(Payment.status == args["status"])
     if args.get("order_id"):
         filters.append(Payment.order_id == args["order_id"])
+    if args.get("livemode") is not None:
+        filters.append(Payment.livemode == args["livemode"])
     # ids are time-ordered, so created[gte]/[lt] become a primary-key range.
     if args.get("created_gte") is not None:
         filters.append(Payment.id >= id_floor("payment", _ms(args["created_gte"])))
@@ -84,7 +89,8 @@ def customer_returned(session: Session, payment_id: str) -> str:
 
 
 def update_payment(session: Session, merchant_id: str, payment_id: str, data: dict) -> Payment:
-    payment = get_payment(session, merchant_id, payment_id, lock=True)
+    payment = get_payment(session, merchant_id, payment_id, lock=True,
+                          livemode=data.get("livemode"))
     if "status" in data:
         new = data["status"]
         if new != payment.status:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -12,6 +12,7 @@ class Refund(Base):
     __tablename__ = "refunds"
     __table_args__ = (
         Index(None, "merchant_id", "id"),
+        Index(None, "merchant_id", "livemode", "id"),
         Index(None, "merchant_id", "payment_id", "id"),
         Index(None, "merchant_id", "status", "id"),
         Index(None, "status", "updated_at"),
@@ -19,6 +20,8 @@ class Refund(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    # SPEC "Test and live mode": a test credential sees only test objects.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))

@@ -20,7 +20,7 @@ from shared.representation import refund_object
 
 def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
     payment = get_payment(session, merchant_id, data["payment_id"], lock=True,
-                          param="payment_id")
+                          param="payment_id", livemode=data.get("livemode"))
     if payment.status not in REFUNDABLE:
         raise InvalidRequest(f"A {payment.status} payment cannot be refunded.",
                              code="payment_not_refundable", param="payment_id")
@@ -35,15 +35,16 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
     refund = Refund(id=new_id("refund"), merchant_id=merchant_id, payment_id=payment.id,
                     amount=amount, currency=payment.currency, status="pending",
                     reason=data.get("reason"), metadata_=data.get("metadata") or {},
-                    attempts=0, created_at=now, updated_at=now)
+                    attempts=0, livemode=payment.livemode, created_at=now, updated_at=now)
     session.add(refund)
     record_event(session, merchant_id, "refund.created", refund_object(refund))
     outbox.enqueue(session, "gateway.process_refund", [refund.id], "refunds")
     return refund
 
 
-def get_refund(session: Session, merchant_id: str, refund_id: str) -> Refund:
-    return get_owned(session, Refund, merchant_id, refund_id, "refund")
+def get_refund(session: Session, merchant_id: str, refund_id: str, *,
+               livemode: bool | None = None) -> Refund:
+    return get_owned(session, Refund, merchant_id, refund_id, "refund", livemode=livemode)
 
 
 def list_refunds(session: Session, merchant_id: str, args: dict) -> Page:
@@ -52,5 +53,7 @@ def list_refunds(session: Session, merchant_id: str, args: dict) -> Page:
         filters.append(Refund.payment_id == args["payment_id"])
     if args.get("status"):
         filters.append(Refund.status == args["status"])
+    if args.get("livemode") is not None:
+        filters.append(Refund.livemode == args["livemode"])
     return keyset_page(session, Refund, merchant_id, filters, args["limit"],
                        args.get("starting_after"))

@@ -116,8 +116,8 @@ def session_object(issued: IssuedSession) -> dict:
 
 # --- users ---------------------------------------------------------------------------------
 
-def create_user(session: Session, config: Config, merchant_id: str, *, email: str, name: str,
-                role: str, password: str, actor: Actor) -> User:
+def _new_user(session: Session, config: Config, merchant_id: str, *, email: str, name: str,
+              role: str, password: str) -> User:
     if role not in USER_ROLES:
         raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}.", param="role")
     now = utcnow()
@@ -131,13 +131,31 @@ def create_user(session: Session, config: Config, merchant_id: str, *, email: st
     except IntegrityError:
         raise Conflict("A user with this email already exists.", code="email_taken",
                        param="email") from None
+    return user
+
+
+def create_user(session: Session, config: Config, merchant_id: str, *, email: str, name: str,
+                role: str, password: str, actor: Actor) -> User:
+    user = _new_user(session, config, merchant_id, email=email, name=name, role=role,
+                     password=password)
     record_audit(session, actor=actor, action="user.create", object_id=user.id,
                  merchant_id=merchant_id, details={"role": role})
     return user
 
 
+def create_demo_owner(session: Session, config: Config, merchant_id: str) -> tuple[User, str]:
+    """The development demo merchant's owner, with a random password returned once (for
+    ``gateway dev`` to print; it is stored only as its argon2 hash)."""
+    import secrets
+    password = secrets.token_urlsafe(12)
+    user = create_user(session, config, merchant_id,
+                       email=f"owner+{merchant_id.lower()}@demo.invalid", name="Demo owner",
+                       role="owner", password=password, actor=Actor("operator", "cli"))
+    return user, password
+
+
 def get_user(session: Session, merchant_id: str, user_id: str, *, lock: bool = False) -> User:
-    user = session.get(User, user_id, with_for_update=lock)
+    user = None if "\x00" in user_id else session.get(User, user_id, with_for_update=lock)
     if user is None or user.merchant_id != merchant_id:
         raise NotFound(f"No such user: {user_id!r}.", param="id")
     return user
@@ -257,11 +275,16 @@ def issue_session(session: Session, config: Config, user: User, *, livemode: boo
                          session_id=chain_id, livemode=livemode, user=user)
 
 
+def _start_session(session: Session, config: Config, user: User,
+                   livemode: bool) -> IssuedSession:
+    user.last_login_at = utcnow()
+    return issue_session(session, config, user, livemode=livemode)
+
+
 def login(session: Session, config: Config, email: str, password: str, *,
           livemode: bool = False) -> IssuedSession:
     user = authenticate_password(session, config, email, password)
-    user.last_login_at = utcnow()
-    issued = issue_session(session, config, user, livemode=livemode)
+    issued = _start_session(session, config, user, livemode)
     record_audit(session, actor=Actor("user", user.id), action="user.login",
                  object_id=issued.session_id, merchant_id=user.merchant_id,
                  details={"livemode": livemode})
@@ -270,17 +293,20 @@ def login(session: Session, config: Config, email: str, password: str, *,
 
 def register(session: Session, config: Config, *, merchant_name: str, email: str,
              password: str, name: str | None = None) -> IssuedSession:
+    """A merchant, its owner and the owner's first (test mode) session: one audit row."""
     if not config.allow_signup:
         raise PermissionDenied("Sign-up is closed on this gateway.", code="signup_disabled")
     normalized = normalize_email(email)
     passwords.check_password_rules(password)
     merchant = new_merchant(session, merchant_name, normalized)
-    record_audit(session, actor=Actor("system", None), action="merchant.create",
-                 object_id=merchant.id, merchant_id=merchant.id)
-    create_user(session, config, merchant.id, email=normalized,
-                name=name or normalized.split("@", 1)[0], role="owner",
-                password=password, actor=Actor("system", None))
-    return login(session, config, normalized, password)
+    user = _new_user(session, config, merchant.id, email=normalized,
+                     name=name or normalized.split("@", 1)[0], role="owner",
+                     password=password)
+    issued = _start_session(session, config, user, livemode=False)
+    record_audit(session, actor=Actor("user", user.id), action="merchant.register",
+                 object_id=merchant.id, merchant_id=merchant.id,
+                 details={"user_id": user.id})
+    return issued
 
 
 def refresh_session(session: Session, config: Config, refresh_token: str) -> IssuedSession:
@@ -308,8 +334,11 @@ def refresh_session(session: Session, config: Config, refresh_token: str) -> Iss
             or user.status != "active":
         raise tokens.InvalidToken("The refresh token is not valid.", param="refresh_token")
     link.used_at = now
-    return issue_session(session, config, user, livemode=link.livemode,
-                         chain_id=link.chain_id)
+    issued = issue_session(session, config, user, livemode=link.livemode,
+                           chain_id=link.chain_id)
+    record_audit(session, actor=Actor("user", user.id), action="session.refresh",
+                 object_id=link.chain_id, merchant_id=user.merchant_id)
+    return issued
 
 
 def revoke_chain(session: Session, chain_id: str) -> None:

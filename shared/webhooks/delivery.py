@@ -139,6 +139,7 @@ def fan_out_event(db, event_id: str) -> int:
                                       .where(WebhookLog.event_id == event.id)))
         endpoints = session.scalars(select(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == event.merchant_id,
+            WebhookEndpoint.livemode == event.livemode,
             WebhookEndpoint.status == "enabled").order_by(WebhookEndpoint.id)).all()
         now = utcnow()
         created = 0

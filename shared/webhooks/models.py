@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -17,6 +17,8 @@ class WebhookEndpoint(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    # SPEC "Test and live mode": a test credential sees only test objects.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list] = mapped_column(JSONType, default=list)
     description: Mapped[str | None] = mapped_column(String(500))

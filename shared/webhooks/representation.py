@@ -8,7 +8,7 @@ def webhook_endpoint_object(endpoint, *, with_secret: bool = False) -> dict:
     body = {"id": endpoint.id, "object": "webhook_endpoint", "url": endpoint.url,
             "events": list(endpoint.events or []), "description": endpoint.description,
             "status": endpoint.status, "disabled_reason": endpoint.disabled_reason,
-            "metadata": endpoint.metadata_ or {},
+            "metadata": endpoint.metadata_ or {}, "livemode": bool(endpoint.livemode),
             "previous_secret_expires_at": iso(endpoint.previous_secret_expires_at),
             "created_at": iso(endpoint.created_at), "updated_at": iso(endpoint.updated_at)}
     if with_secret:

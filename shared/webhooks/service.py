@@ -12,6 +12,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.events.models import Event
 from shared.ids import new_id
+from shared.merchants.livemode import in_mode
 from shared.pagination import Page, keyset_page
 from shared.webhooks import delivery, signer
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
@@ -45,23 +46,26 @@ def create_endpoint(session: Session, config: Config, merchant_id: str,
         url=validate_endpoint_url(data["url"], config.is_production),
         events=normalize_event_filter(data["events"]), description=data.get("description"),
         status="enabled", secret=signer.new_secret(), metadata_=data.get("metadata") or {},
-        created_at=now, updated_at=now)
+        livemode=bool(data.get("livemode")), created_at=now, updated_at=now)
     session.add(endpoint)
     session.flush()
     return endpoint
 
 
 def get_endpoint(session: Session, merchant_id: str, endpoint_id: str, *,
-                 lock: bool = False) -> WebhookEndpoint:
+                 lock: bool = False, livemode: bool | None = None) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=lock)
-    if endpoint is None or endpoint.merchant_id != merchant_id or endpoint.status == "deleted":
+    if endpoint is None or endpoint.merchant_id != merchant_id or \
+            endpoint.status == "deleted" or not in_mode(endpoint, livemode):
         raise NotFound(f"No such webhook endpoint: {endpoint_id!r}.", param="id")
     return endpoint
 
 
 def list_endpoints(session: Session, merchant_id: str, args: dict) -> Page:
+    mode = [] if args.get("livemode") is None else \
+        [WebhookEndpoint.livemode == args["livemode"]]
     return keyset_page(session, WebhookEndpoint, merchant_id,
-                       [WebhookEndpoint.status != "deleted"], args["limit"],
+                       [WebhookEndpoint.status != "deleted", *mode], args["limit"],
                        args.get("starting_after"))
 
 
@@ -124,7 +128,7 @@ def send_test_event(session: Session, merchant_id: str, endpoint_id: str) -> Web
     now = utcnow()
     event = Event(id=new_id("event"), merchant_id=merchant_id, type="ping",
                   object_id=endpoint.id, data={"object": webhook_endpoint_object(endpoint)},
-                  created_at=now)
+                  livemode=endpoint.livemode, created_at=now)
     session.add(event)
     session.flush()
     return delivery.start_attempt(session, event.id, endpoint, 1, now)

@@ -404,3 +404,18 @@ def test_an_oversized_form_is_refused_and_changes_nothing(client, merchant, db):
     response = submit(client, cs["id"], method="upi", vpa="a" * (2 * 1024 * 1024) + "@x")
     assert response.status_code == 413
     assert payments_count(db) == 0
+
+
+def test_a_live_key_sees_no_test_session_and_gets_no_sandbox(client, merchant, db):
+    from shared.merchants.credentials import issue_key
+    with db.transaction() as session:
+        live = issue_key(session, merchant["merchant_id"], livemode=True)
+    live_headers = {"Authorization": f"Bearer {live.api_key}"}
+    test_session = create_session(client, merchant)
+    assert test_session["livemode"] is False
+    hidden = client.get(f"/api/v1/checkout_sessions/{test_session['id']}", headers=live_headers)
+    assert hidden.status_code == 404
+    no_sandbox = client.post("/api/v1/checkout_sessions", headers=live_headers, json={
+        "amount": 100, "currency": "INR", "success_url": SUCCESS, "cancel_url": CANCEL})
+    assert no_sandbox.status_code == 400
+    assert no_sandbox.get_json()["error"]["code"] == "provider_unavailable"

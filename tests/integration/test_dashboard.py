@@ -264,11 +264,12 @@ def test_another_merchants_objects_are_not_found(client, db, config):
 
 
 def test_the_demo_owner_of_make_run_can_sign_in(client, db, config):
-    from shared.dashboard.demo import create_demo_owner
     from shared.merchants.credentials import create_merchant
+    from shared.users.service import create_demo_owner
     with db.transaction() as s:
         merchant, _key = create_merchant(s, "Demo merchant")
-        email, password = create_demo_owner(s, config, merchant.id)
+        owner, password = create_demo_owner(s, config, merchant.id)
+        email = owner.email
     assert len(password) >= 12
     response = post(client, "/dashboard/login", {"email": email, "password": password})
     assert response.status_code == 303

@@ -7,7 +7,6 @@ from flask import flash, redirect, render_template, request, url_for
 
 from api.schemas.common import ListArgs
 from api.schemas.webhooks import WebhookEndpointCreateSchema, WebhookLogListArgs
-from shared.dashboard import queries
 from shared.errors import GatewayError
 from shared.events.service import EVENT_TYPES
 from shared.merchants import credentials
@@ -18,8 +17,10 @@ from web.dashboard.session_auth import (
     config,
     current_principal,
     db,
+    livemode,
     login_required,
     merchant_id,
+    with_mode,
 )
 from web.forms import filled, load
 
@@ -31,12 +32,18 @@ def _show_secret_once(title: str, secret: str, back: str):
                            back=back, active="developers")
 
 
+def _endpoint(session, endpoint_id):
+    """The merchant's endpoint in the session's mode (another mode's does not exist)."""
+    return webhook_service.get_endpoint(session, merchant_id(), endpoint_id,
+                                        livemode=livemode())
+
+
 @dashboard.get("/webhooks")
 @login_required("webhook_endpoints.read")
 def webhooks():
     args = list_args(ListArgs(), ())
     with db().transaction() as s:
-        page = webhook_service.list_endpoints(s, merchant_id(), args)
+        page = webhook_service.list_endpoints(s, merchant_id(), with_mode(args))
     return render_template("dashboard/webhooks.html", page=page, event_types=EVENT_TYPES,
                            next_url=next_page_url("dashboard.webhooks", page),
                            first_url=first_page_url("dashboard.webhooks"),
@@ -48,8 +55,8 @@ def webhooks():
 def create_webhook():
     events = request.form.getlist("events") or ["*"]
     try:
-        data = load(WebhookEndpointCreateSchema(), {
-            **filled(request.form, "url", "description"), "events": events})
+        data = with_mode(load(WebhookEndpointCreateSchema(), {
+            **filled(request.form, "url", "description"), "events": events}))
         with db().transaction() as s:
             endpoint = webhook_service.create_endpoint(s, config(), merchant_id(), data)
             secret, endpoint_id = endpoint.secret, endpoint.id
@@ -65,7 +72,7 @@ def create_webhook():
 def webhook_detail(endpoint_id):
     args = list_args(WebhookLogListArgs(), ("status",), {"endpoint_id": endpoint_id})
     with db().transaction() as s:
-        endpoint = webhook_service.get_endpoint(s, merchant_id(), endpoint_id)
+        endpoint = _endpoint(s, endpoint_id)
         logs = webhook_service.list_logs(s, merchant_id(), args)
     return render_template("dashboard/webhook_detail.html", endpoint=endpoint, logs=logs,
                            next_url=next_page_url("dashboard.webhook_detail", logs,
@@ -79,6 +86,7 @@ def webhook_detail(endpoint_id):
 @login_required("webhook_endpoints.write")
 def rotate_webhook(endpoint_id):
     with db().transaction() as s:
+        _endpoint(s, endpoint_id)
         endpoint = webhook_service.rotate_secret(s, config(), merchant_id(), endpoint_id)
         secret = endpoint.secret
     return _show_secret_once("Signing secret rotated (the old one keeps signing for a "
@@ -90,6 +98,7 @@ def rotate_webhook(endpoint_id):
 @login_required("webhook_endpoints.write")
 def test_webhook(endpoint_id):
     with db().transaction() as s:
+        _endpoint(s, endpoint_id)
         webhook_service.send_test_event(s, merchant_id(), endpoint_id)
     flash("A ping event is on its way.", "ok")
     return redirect(url_for("dashboard.webhook_detail", endpoint_id=endpoint_id), 303)
@@ -99,6 +108,7 @@ def test_webhook(endpoint_id):
 @login_required("webhook_endpoints.write")
 def delete_webhook(endpoint_id):
     with db().transaction() as s:
+        _endpoint(s, endpoint_id)
         webhook_service.delete_endpoint(s, merchant_id(), endpoint_id)
     flash("Endpoint deleted.", "ok")
     return redirect(url_for("dashboard.webhooks"), 303)
@@ -108,6 +118,7 @@ def delete_webhook(endpoint_id):
 @login_required("webhook_logs.retry")
 def retry_delivery(log_id):
     with db().transaction() as s:
+        _endpoint(s, webhook_service.get_log(s, merchant_id(), log_id).endpoint_id)
         attempt = webhook_service.retry_log(s, merchant_id(), log_id)
         endpoint_id = attempt.endpoint_id
     flash("Delivery retried now.", "ok")
@@ -119,7 +130,7 @@ def retry_delivery(log_id):
 def api_keys():
     args = list_args(ListArgs(), ())
     with db().transaction() as s:
-        page = queries.list_api_keys(s, merchant_id(), args)
+        page = credentials.list_keys(s, merchant_id(), args)
     return render_template("dashboard/api_keys.html", page=page,
                            next_url=next_page_url("dashboard.api_keys", page),
                            first_url=first_page_url("dashboard.api_keys"), active="api_keys")
@@ -129,7 +140,8 @@ def api_keys():
 @login_required("api_keys.write")
 def create_api_key():
     with db().transaction() as s:
-        issued = credentials.issue_key(s, merchant_id(), actor=current_principal().actor)
+        issued = credentials.issue_key(s, merchant_id(), actor=current_principal().actor,
+                                       livemode=livemode())
     return _show_secret_once("API key created", issued.api_key, url_for("dashboard.api_keys"))
 
 

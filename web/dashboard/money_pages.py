@@ -16,7 +16,15 @@ from shared.refunds import service as refund_service
 from web.charts import status_chart
 from web.dashboard import dashboard
 from web.dashboard.listing import date_bound, first_page_url, list_args, next_page_url
-from web.dashboard.session_auth import db, login_required, merchant_id, require, user_zone
+from web.dashboard.session_auth import (
+    db,
+    livemode,
+    login_required,
+    merchant_id,
+    require,
+    user_zone,
+    with_mode,
+)
 from web.forms import filled, load
 
 
@@ -24,8 +32,9 @@ from web.forms import filled, load
 @login_required()
 def overview():
     with db().transaction() as s:
-        figures = queries.overview(s, merchant_id())
-        recent = payment_service.list_payments(s, merchant_id(), {"limit": 5}).rows
+        figures = queries.overview(s, merchant_id(), livemode=livemode())
+        recent = payment_service.list_payments(s, merchant_id(),
+                                               with_mode({"limit": 5})).rows
     return render_template("dashboard/overview.html", figures=figures, recent=recent,
                            chart=status_chart(figures.days), active="overview")
 
@@ -41,7 +50,7 @@ def payments():
         extra["created[lt]"] = date_bound(request.args["to"], tz, "to", end=True)
     args = list_args(PaymentListArgs(), ("status", "order_id"), extra)
     with db().transaction() as s:
-        page = payment_service.list_payments(s, merchant_id(), args)
+        page = payment_service.list_payments(s, merchant_id(), with_mode(args))
     return render_template("dashboard/payments.html", page=page, statuses=PAYMENT_STATUSES,
                            next_url=next_page_url("dashboard.payments", page),
                            first_url=first_page_url("dashboard.payments"), active="payments")
@@ -51,9 +60,10 @@ def payments():
 @login_required()
 def payment_detail(payment_id):
     with db().transaction() as s:
-        payment = payment_service.get_payment(s, merchant_id(), payment_id)
-        refunds = refund_service.list_refunds(s, merchant_id(), {
-            "payment_id": payment_id, "limit": 100}).rows
+        payment = payment_service.get_payment(s, merchant_id(), payment_id,
+                                              livemode=livemode())
+        refunds = refund_service.list_refunds(s, merchant_id(), with_mode({
+            "payment_id": payment_id, "limit": 100})).rows
         timeline = queries.payment_timeline(s, merchant_id(), payment_id)
         attempts = queries.payment_attempts(s, merchant_id(), payment_id)
     refundable = payment.amount - payment.amount_refund_reserved
@@ -67,7 +77,8 @@ def payment_detail(payment_id):
 def refund_payment(payment_id):
     require("refunds.write")
     with db().transaction() as s:
-        currency = payment_service.get_payment(s, merchant_id(), payment_id).currency
+        currency = payment_service.get_payment(s, merchant_id(), payment_id,
+                                               livemode=livemode()).currency
     form = filled(request.form, "amount", "reason")
     data = {"payment_id": payment_id, **({"reason": form["reason"]} if "reason" in form else {})}
     try:
@@ -77,7 +88,7 @@ def refund_payment(payment_id):
             except (ValueError, ArithmeticError):
                 raise InvalidRequest(f"amount must be a number of {currency} with at most "
                                      "its minor-unit decimals.", param="amount") from None
-        data = load(RefundCreateSchema(), data)
+        data = with_mode(load(RefundCreateSchema(), data))
         with db().transaction() as s:
             refund = refund_service.create_refund(s, merchant_id(), data)
         flash(f"Refund {refund.id} created; it is processed in the background.", "ok")
@@ -91,7 +102,7 @@ def refund_payment(payment_id):
 def orders():
     args = list_args(OrderListArgs(), ("status",))
     with db().transaction() as s:
-        page = order_service.list_orders(s, merchant_id(), args)
+        page = order_service.list_orders(s, merchant_id(), with_mode(args))
     return render_template("dashboard/orders.html", page=page, statuses=ORDER_STATUSES,
                            next_url=next_page_url("dashboard.orders", page),
                            first_url=first_page_url("dashboard.orders"), active="orders")
@@ -102,7 +113,7 @@ def orders():
 def refunds():
     args = list_args(RefundListArgs(), ("status", "payment_id"))
     with db().transaction() as s:
-        page = refund_service.list_refunds(s, merchant_id(), args)
+        page = refund_service.list_refunds(s, merchant_id(), with_mode(args))
     return render_template("dashboard/refunds.html", page=page, statuses=REFUND_STATUSES,
                            next_url=next_page_url("dashboard.refunds", page),
                            first_url=first_page_url("dashboard.refunds"), active="refunds")

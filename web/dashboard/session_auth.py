@@ -79,6 +79,17 @@ def merchant_id() -> str:
     return principal.merchant_id
 
 
+def livemode() -> bool:
+    """The signed-in session's mode (test unless the user signed in to live mode): the
+    dashboard sees only objects of that mode, as the API does for the same token."""
+    principal = current_principal()
+    return bool(principal and principal.livemode)
+
+
+def with_mode(values: dict) -> dict:
+    return {**values, "livemode": livemode()}
+
+
 def can(action: str) -> bool:
     principal = current_principal()
     return principal is not None and roles.can(principal.role, action)
