@@ -298,3 +298,17 @@ def test_the_overview_counts_by_day_on_sqlite_too(tmp_path, config):
     assert len(figures.days) == 30
     assert figures.days[-1].other == 2 and sum(d.total for d in figures.days) == 2
     assert figures.count_today == 2 and figures.volume_today == {}
+
+
+def test_a_live_mode_session_sees_only_live_objects(client, db, config):
+    register(client)
+    test_headers = api_headers(client, "owner@example.com")
+    test_payment = completed_payment(client, db, config, test_headers)
+    post(client, "/dashboard/logout", from_page="/dashboard/overview")
+    live = post(client, "/dashboard/login", {"email": "owner@example.com",
+                                             "password": PASSWORD, "livemode": "on"})
+    assert live.status_code == 303
+    overview = page(client, "/dashboard/overview")
+    assert "Live mode" in overview and test_payment not in overview
+    assert test_payment not in page(client, "/dashboard/payments")
+    assert client.get(f"/dashboard/payments/{test_payment}").status_code == 404

@@ -13,8 +13,8 @@ protect(dashboard)
 
 @dashboard.context_processor
 def _page_context():
-    from web.dashboard.session_auth import can, current_user, user_zone
-    return {"can": can, "me": current_user(), "tz": user_zone()}
+    from web.dashboard.session_auth import can, current_user, livemode, user_zone
+    return {"can": can, "me": current_user(), "tz": user_zone(), "live": livemode()}
 
 
 from web.dashboard import (  # noqa: E402,F401  (routes register on the blueprint)

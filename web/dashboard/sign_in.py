@@ -34,9 +34,10 @@ def login():
         return render_template("dashboard/login.html", next=request.args.get("next", ""),
                                signup=config().allow_signup)
     email, password = request.form.get("email", ""), request.form.get("password", "")
+    live = request.form.get("livemode") == "on"
     try:
         issued = users.run_keeping_failures(
-            db(), lambda s: users.login(s, config(), email, password))
+            db(), lambda s: users.login(s, config(), email, password, livemode=live))
     except GatewayError as exc:
         response = render_template("dashboard/login.html", error=exc.message, email=email[:320],
                                    next=request.form.get("next", ""),
