@@ -32,7 +32,10 @@ class Handover:
 def _web_url(url) -> str | None:
     if not isinstance(url, str):
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 

@@ -44,6 +44,17 @@ def _check_csrf() -> None:
                                "(CSRF token missing or wrong). Reload the page and try again.")
 
 
+def _refuse_nul() -> None:
+    """PostgreSQL text cannot hold NUL: refuse it in any form field or query value before a
+    service sees it (a clear 400, not a database error)."""
+    values = list(request.args.values())
+    if request.method not in SAFE_METHODS:
+        values += list(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, description="Form fields and query values must not contain NUL "
+                               "characters.")
+
+
 def content_security_policy(form_action: tuple[str, ...] = (),
                             script_src: tuple[str, ...] = ()) -> str:
     """Never 'unsafe-inline'. A page may add one provider origin: the form target of
@@ -68,6 +79,7 @@ def _headers(response):
 
 
 def protect(blueprint: Blueprint) -> None:
+    blueprint.before_request(_refuse_nul)
     blueprint.before_request(_check_csrf)
     blueprint.after_request(_headers)
     blueprint.app_context_processor(lambda: {"csrf_token": csrf_token})

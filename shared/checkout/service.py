@@ -39,9 +39,13 @@ SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
 def check_return_url(config: Config, url: str, param: str) -> str:
     """Where the customer is sent back: an absolute http(s) URL; https only in production."""
-    parts = urlsplit(url)
     allowed = ("https",) if config.is_production else ("http", "https")
-    if len(url) > MAX_URL_LENGTH or parts.scheme not in allowed or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in allowed and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        valid = False
+    if len(url) > MAX_URL_LENGTH or not valid or not url.isprintable():
         schemes = " or ".join(allowed)
         raise InvalidRequest(f"{param} must be an absolute {schemes} URL of at most "
                              f"{MAX_URL_LENGTH} characters.", code="url_invalid", param=param)

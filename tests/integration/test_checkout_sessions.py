@@ -108,6 +108,8 @@ def test_another_merchants_sessions_and_orders_do_not_exist(client, merchant, ma
     ({"success_url": None}, "success_url", "parameter_missing"),
     ({"success_url": "ftp://shop.example/x"}, "success_url", "url_invalid"),
     ({"cancel_url": "/relative"}, "cancel_url", "url_invalid"),
+    ({"cancel_url": "http://[::1/x"}, "cancel_url", "url_invalid"),
+    ({"success_url": "https://shop.example/\nSet-Cookie: x"}, "success_url", "url_invalid"),
     ({"success_url": "https://a.example/" + "x" * 3000}, "success_url", "parameter_invalid"),
     ({"order_id": "pay_123"}, "order_id", "parameter_invalid"),
     ({"provider": "paypal"}, "provider", "parameter_invalid"),
@@ -419,3 +421,11 @@ def test_a_live_key_sees_no_test_session_and_gets_no_sandbox(client, merchant, d
         "amount": 100, "currency": "INR", "success_url": SUCCESS, "cancel_url": CANCEL})
     assert no_sandbox.status_code == 400
     assert no_sandbox.get_json()["error"]["code"] == "provider_unavailable"
+
+
+def test_nul_characters_in_the_form_are_refused(client, merchant, db):
+    cs = create_session(client, merchant)
+    response = submit(client, cs["id"], method="card", token="tok_\x00success")
+    assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
+    assert client.get(f"/pay/{cs['id']}?x=%00").status_code == 400
+    assert payments_count(db) == 0
