@@ -178,6 +178,10 @@ def test_refund_from_the_payment_page(client, db, config):
         refunds = s.scalars(select(Refund)).all()
     assert [(r.amount, r.reason, r.payment_id) for r in refunds] == [
         (25_050, "broken seal", payment_id)]
+    from shared.audit.models import AuditLog
+    with db.transaction() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.action == "refund.create")).all()
+    assert [(r.object_id, r.actor_type) for r in rows] == [(refunds[0].id, "user")]
 
 
 def test_a_viewer_sees_no_refund_button_and_gets_403_posting_anyway(client, db, config):
@@ -246,6 +250,12 @@ def test_webhook_endpoint_create_test_rotate_delete(client, db, published):
     assert bad.status_code == 303
     assert "url" in page(client, "/dashboard/webhooks").lower()
     assert post(client, f"{detail}/delete", from_page=detail).status_code == 303
+    from shared.audit.models import AuditLog
+    with db.transaction() as s:
+        actions = sorted(r.action for r in s.scalars(select(AuditLog).where(
+            AuditLog.action.like("webhook_endpoint.%"))))
+    assert actions == ["webhook_endpoint.create", "webhook_endpoint.delete",
+                       "webhook_endpoint.rotate_secret", "webhook_endpoint.test"]
 
 
 def test_another_merchants_objects_are_not_found(client, db, config):

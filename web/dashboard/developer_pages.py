@@ -14,6 +14,7 @@ from shared.webhooks import service as webhook_service
 from web.dashboard import dashboard
 from web.dashboard.listing import first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import (
+    audit,
     config,
     current_principal,
     db,
@@ -59,6 +60,7 @@ def create_webhook():
             **filled(request.form, "url", "description"), "events": events}))
         with db().transaction() as s:
             endpoint = webhook_service.create_endpoint(s, config(), merchant_id(), data)
+            audit(s, "webhook_endpoint.create", endpoint.id)
             secret, endpoint_id = endpoint.secret, endpoint.id
     except GatewayError as exc:
         flash(exc.message, "error")
@@ -88,6 +90,7 @@ def rotate_webhook(endpoint_id):
     with db().transaction() as s:
         _endpoint(s, endpoint_id)
         endpoint = webhook_service.rotate_secret(s, config(), merchant_id(), endpoint_id)
+        audit(s, "webhook_endpoint.rotate_secret", endpoint_id)
         secret = endpoint.secret
     return _show_secret_once("Signing secret rotated (the old one keeps signing for a "
                              "while alongside)", secret,
@@ -99,7 +102,8 @@ def rotate_webhook(endpoint_id):
 def test_webhook(endpoint_id):
     with db().transaction() as s:
         _endpoint(s, endpoint_id)
-        webhook_service.send_test_event(s, merchant_id(), endpoint_id)
+        log = webhook_service.send_test_event(s, merchant_id(), endpoint_id)
+        audit(s, "webhook_endpoint.test", log.id)
     flash("A ping event is on its way.", "ok")
     return redirect(url_for("dashboard.webhook_detail", endpoint_id=endpoint_id), 303)
 
@@ -110,6 +114,7 @@ def delete_webhook(endpoint_id):
     with db().transaction() as s:
         _endpoint(s, endpoint_id)
         webhook_service.delete_endpoint(s, merchant_id(), endpoint_id)
+        audit(s, "webhook_endpoint.delete", endpoint_id)
     flash("Endpoint deleted.", "ok")
     return redirect(url_for("dashboard.webhooks"), 303)
 
@@ -120,6 +125,7 @@ def retry_delivery(log_id):
     with db().transaction() as s:
         _endpoint(s, webhook_service.get_log(s, merchant_id(), log_id).endpoint_id)
         attempt = webhook_service.retry_log(s, merchant_id(), log_id)
+        audit(s, "webhook_log.retry", attempt.id)
         endpoint_id = attempt.endpoint_id
     flash("Delivery retried now.", "ok")
     return redirect(url_for("dashboard.webhook_detail", endpoint_id=endpoint_id), 303)

@@ -17,6 +17,7 @@ from web.charts import status_chart
 from web.dashboard import dashboard
 from web.dashboard.listing import date_bound, first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import (
+    audit,
     db,
     livemode,
     login_required,
@@ -91,6 +92,7 @@ def refund_payment(payment_id):
         data = with_mode(load(RefundCreateSchema(), data))
         with db().transaction() as s:
             refund = refund_service.create_refund(s, merchant_id(), data)
+            audit(s, "refund.create", refund.id)
         flash(f"Refund {refund.id} created; it is processed in the background.", "ok")
     except GatewayError as exc:
         flash(exc.message, "error")

@@ -90,6 +90,16 @@ def with_mode(values: dict) -> dict:
     return {**values, "livemode": livemode()}
 
 
+def audit(session, action: str, object_id: str | None) -> None:
+    """The audit row of a dashboard change, by the signed-in user, in the change's
+    transaction, named like the API's (``refund.create``, ``webhook_log.retry``, ...)."""
+    from shared.audit.service import record_audit
+    principal = current_principal()
+    assert principal is not None
+    record_audit(session, actor=principal.actor, action=action, object_id=object_id,
+                 merchant_id=principal.merchant_id)
+
+
 def can(action: str) -> bool:
     principal = current_principal()
     return principal is not None and roles.can(principal.role, action)
