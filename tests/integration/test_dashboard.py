@@ -322,3 +322,13 @@ def test_a_live_mode_session_sees_only_live_objects(client, db, config):
     assert "Live mode" in overview and test_payment not in overview
     assert test_payment not in page(client, "/dashboard/payments")
     assert client.get(f"/dashboard/payments/{test_payment}").status_code == 404
+
+
+def test_the_session_cookie_is_secure_in_production(config, db):
+    from api import create_app
+    production = config.with_overrides(env="production", secret_key="s" * 40)
+    client = create_app(production, db=db, publish=lambda *a: None).test_client()
+    response = client.get("/dashboard/login")
+    assert response.status_code == 200
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
