@@ -114,11 +114,6 @@ def merchant_id() -> str:
     return current_principal().merchant_id  # type: ignore[return-value]
 
 
-def principal_role(principal: Principal) -> str:
-    """The column of the roles table this caller is judged by."""
-    return principal.role
-
-
 def requires(action: str):
     """Declare the action a view performs; refuse callers whose role may not (403
     ``insufficient_role``). Checked before the body is parsed, so a refused caller learns
@@ -132,7 +127,8 @@ def requires(action: str):
             principal = current_principal()
             if principal.merchant_id is None:
                 raise PermissionDenied("This endpoint needs a merchant credential.")
-            if not roles.can(principal_role(principal), action):
+            # a user is judged by their role, an API key by the "api_key" column
+            if not roles.can(principal.role, action):
                 raise PermissionDenied(
                     f"The {principal.role} role may not do {action}.",
                     code="insufficient_role")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Response, current_app, request
 
 from api.audit_trail import audit_change
-from api.auth import merchant_id
+from api.auth import livemode, merchant_id
 from api.errors import error_body
 from shared.errors import GatewayError
 from shared.idempotency import service as idempotency
@@ -44,7 +44,10 @@ def run_create(handler: Callable, serialize: Callable, status: int = 201,
                 audit_change(session, audit, body.get("id"))
         return json_response(body, status)
 
-    fingerprint = idempotency.request_fingerprint(request.method, request.path,
+    # A live request never replays a test answer (nor the reverse): the same key used in
+    # the other mode is "reused with different parameters". Test fingerprints are unchanged.
+    scope = request.path + (" livemode" if livemode() else "")
+    fingerprint = idempotency.request_fingerprint(request.method, scope,
                                                   request.get_json(silent=True))
     claimed = idempotency.claim(database, merchant_id(), key, fingerprint)
     if isinstance(claimed, idempotency.Replay):

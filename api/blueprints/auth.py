@@ -24,6 +24,7 @@ PUBLIC_PATHS = ("/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/ref
 
 @blp.route("/auth/register")
 class Register(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(RegisterSchema)
     @blp.response(201, SessionSchema)
     def post(self, data):
@@ -38,6 +39,7 @@ class Register(MethodView):
 
 @blp.route("/auth/login")
 class Login(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
     def post(self, data):
@@ -51,6 +53,7 @@ class Login(MethodView):
 
 @blp.route("/auth/refresh")
 class Refresh(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(RefreshSchema)
     @blp.response(200, SessionSchema)
     def post(self, data):

@@ -24,10 +24,9 @@ blp = Blueprint("webhook_endpoints", __name__,
                 description="Webhook endpoints, signed deliveries and their logs")
 
 
-def _in_callers_mode(session, mid: str, endpoint_id: str) -> bool:
+def _in_callers_mode(session, mid: str, endpoint_id: str) -> None:
     """An endpoint of the other mode is not found (locked here as the service will)."""
     webhook_service.get_endpoint(session, mid, endpoint_id, lock=True, livemode=livemode())
-    return True
 
 
 def _with_secret(endpoint) -> dict:
@@ -100,9 +99,12 @@ class RotateSecret(MethodView):
     def post(self, _data, endpoint_id):
         """New signing secret; the old one keeps signing beside it for 24 hours"""
         mid, cfg = merchant_id(), config()
-        return run_create(lambda s: _in_callers_mode(s, mid, endpoint_id) and
-                          webhook_service.rotate_secret(s, cfg, mid, endpoint_id),
-                          _with_secret, status=200, audit="webhook_endpoint.rotate_secret")
+
+        def rotate(session):
+            _in_callers_mode(session, mid, endpoint_id)
+            return webhook_service.rotate_secret(session, cfg, mid, endpoint_id)
+        return run_create(rotate, _with_secret, status=200,
+                          audit="webhook_endpoint.rotate_secret")
 
 
 @blp.route("/webhook_endpoints/<endpoint_id>/test")
@@ -113,9 +115,11 @@ class SendTestEvent(MethodView):
     def post(self, _data, endpoint_id):
         """Send a ping event to this endpoint only; answers the pending delivery attempt"""
         mid = merchant_id()
-        return run_create(lambda s: _in_callers_mode(s, mid, endpoint_id) and
-                          webhook_service.send_test_event(s, mid, endpoint_id),
-                          webhook_log_object, audit="webhook_endpoint.test")
+
+        def send(session):
+            _in_callers_mode(session, mid, endpoint_id)
+            return webhook_service.send_test_event(session, mid, endpoint_id)
+        return run_create(send, webhook_log_object, audit="webhook_endpoint.test")
 
 
 @blp.route("/webhook_logs")
@@ -126,7 +130,7 @@ class WebhookLogs(MethodView):
     def get(self, args):
         """List delivery attempts, newest first (filters: event_id, endpoint_id, status)"""
         with db().transaction() as session:
-            page = webhook_service.list_logs(session, merchant_id(), args)
+            page = webhook_service.list_logs(session, merchant_id(), with_mode(args))
             return json_response(list_envelope([webhook_log_object(r) for r in page.rows],
                                                page.has_more))
 
@@ -139,7 +143,8 @@ class WebhookLogById(MethodView):
         """Retrieve one delivery attempt"""
         with db().transaction() as session:
             return json_response(webhook_log_object(
-                webhook_service.get_log(session, merchant_id(), log_id)))
+                webhook_service.get_log(session, merchant_id(), log_id,
+                                        livemode=livemode())))
 
 
 @blp.route("/webhook_logs/<log_id>/retry")
@@ -149,6 +154,10 @@ class RetryDelivery(MethodView):
     @blp.response(201, WebhookLogSchema)
     def post(self, _data, log_id):
         """Send this attempt's event to its endpoint again now, as a new attempt"""
-        mid = merchant_id()
-        return run_create(lambda s: webhook_service.retry_log(s, mid, log_id),
+        mid, mode = merchant_id(), livemode()
+
+        def retry(session):
+            webhook_service.get_log(session, mid, log_id, livemode=mode)  # 404 in other mode
+            return webhook_service.retry_log(session, mid, log_id)
+        return run_create(retry,
                           webhook_log_object, audit="webhook_log.retry")

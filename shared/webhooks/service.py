@@ -134,9 +134,12 @@ def send_test_event(session: Session, merchant_id: str, endpoint_id: str) -> Web
     return delivery.start_attempt(session, event.id, endpoint, 1, now)
 
 
-def get_log(session: Session, merchant_id: str, log_id: str) -> WebhookLog:
+def get_log(session: Session, merchant_id: str, log_id: str, *,
+            livemode: bool | None = None) -> WebhookLog:
     row = session.get(WebhookLog, log_id)
-    if row is None or row.merchant_id != merchant_id:
+    if row is None or row.merchant_id != merchant_id or (
+            livemode is not None and not in_mode(
+                session.get(WebhookEndpoint, row.endpoint_id), livemode)):
         raise NotFound(f"No such webhook log: {log_id!r}.", param="id")
     return row
 
@@ -146,6 +149,10 @@ def list_logs(session: Session, merchant_id: str, args: dict) -> Page:
     for name in ("event_id", "endpoint_id", "status"):
         if args.get(name):
             filters.append(getattr(WebhookLog, name) == args[name])
+    if args.get("livemode") is not None:  # a log is in the mode of its endpoint
+        filters.append(WebhookLog.endpoint_id.in_(select(WebhookEndpoint.id).where(
+            WebhookEndpoint.merchant_id == merchant_id,
+            WebhookEndpoint.livemode == args["livemode"])))
     return keyset_page(session, WebhookLog, merchant_id, filters, args["limit"],
                        args.get("starting_after"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shared.config import ProviderCredentials
 from shared.payments.processing import process_payment
@@ -159,3 +159,39 @@ def test_a_user_signs_in_to_test_mode_unless_asking_for_live(client, register):
     refreshed = client.post("/api/v1/auth/refresh",
                             json={"refresh_token": live["refresh_token"]}).get_json()
     assert refreshed["livemode"] is True
+
+
+def test_an_idempotency_key_never_replays_across_modes(client, modes):
+    body = {"amount": 100, "currency": "INR"}
+    test = client.post("/api/v1/orders", headers={**modes["test"], "Idempotency-Key": "same"},
+                       json=body)
+    live = client.post("/api/v1/orders", headers={**modes["live"], "Idempotency-Key": "same"},
+                       json=body)
+    assert test.status_code == 201 and test.get_json()["livemode"] is False
+    assert live.status_code == 422, live.get_data(as_text=True)
+    assert live.get_json()["error"]["code"] == "idempotency_key_reused"
+    again = client.post("/api/v1/orders", headers={**modes["test"], "Idempotency-Key": "same"},
+                        json=body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.get_json()["id"] == test.get_json()["id"]
+
+
+def test_delivery_logs_are_in_the_mode_of_their_endpoint(client, db, modes):
+    logs = {}
+    for mode in ("test", "live"):
+        endpoint = client.post("/api/v1/webhook_endpoints", headers=modes[mode], json={
+            "url": f"http://127.0.0.1:9/{mode}", "events": ["*"]}).get_json()
+        logs[mode] = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/test",
+                                 headers=modes[mode]).get_json()
+    with db.transaction() as s:  # as if both attempts had been sent and failed
+        s.execute(update(WebhookLog).values(status="failed"))
+    for mode, other in (("test", "live"), ("live", "test")):
+        h = modes[mode]
+        listed = client.get("/api/v1/webhook_logs", headers=h).get_json()["data"]
+        assert [row["id"] for row in listed] == [logs[mode]["id"]]
+        assert client.get(f"/api/v1/webhook_logs/{logs[other]['id']}",
+                          headers=h).status_code == 404
+        assert client.post(f"/api/v1/webhook_logs/{logs[other]['id']}/retry",
+                           headers=h).status_code == 404
+        assert client.post(f"/api/v1/webhook_logs/{logs[mode]['id']}/retry",
+                           headers=h).status_code == 201

@@ -183,3 +183,31 @@ def test_the_demo_owner_can_sign_in_with_the_password_shown_once(client, db, con
         assert password not in owner.password_hash
     r = client.post("/api/v1/auth/login", json={"email": owner.email, "password": password})
     assert r.status_code == 200 and r.get_json()["user"]["role"] == "owner"
+
+
+def test_a_users_token_never_reaches_another_merchants_data(client, register, make_merchant):
+    victim = make_merchant("Victim")
+    order = client.post("/api/v1/orders", headers=victim["headers"],
+                        json={"amount": 900, "currency": "INR"}).get_json()
+    payment = client.post("/api/v1/payments", headers=victim["headers"], json={
+        "amount": 900, "currency": "INR", "order_id": order["id"],
+        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
+    endpoint = client.post("/api/v1/webhook_endpoints", headers=victim["headers"], json={
+        "url": "http://127.0.0.1:9/v", "events": ["*"]}).get_json()
+    intruder = register(email="intruder@example.com", merchant_name="Intruder")["headers"]
+    for path in (f"/api/v1/orders/{order['id']}", f"/api/v1/payments/{payment['id']}",
+                 f"/api/v1/webhook_endpoints/{endpoint['id']}"):
+        r = client.get(path, headers=intruder)
+        assert r.status_code == 404 and r.get_json()["error"]["code"] == "resource_missing"
+    assert client.patch(f"/api/v1/payments/{payment['id']}", headers=intruder,
+                        json={"status": "canceled"}).status_code == 404
+    assert client.post("/api/v1/refunds", headers=intruder,
+                       json={"payment_id": payment["id"]}).status_code == 404
+    for path in ("/api/v1/orders", "/api/v1/payments", "/api/v1/events",
+                 "/api/v1/webhook_endpoints", "/api/v1/audit_logs", "/api/v1/api_keys"):
+        data = client.get(path, headers=intruder).get_json()["data"]
+        assert all(row["id"] not in (order["id"], payment["id"], endpoint["id"],
+                                     victim["key_id"]) for row in data), path
+        assert path == "/api/v1/audit_logs" or data == [], path
+    assert client.get(f"/api/v1/payments/{payment['id']}",
+                      headers=victim["headers"]).get_json()["status"] == "pending"
