@@ -75,7 +75,7 @@ def webhook_detail(endpoint_id):
     args = list_args(WebhookLogListArgs(), ("status",), {"endpoint_id": endpoint_id})
     with db().transaction() as s:
         endpoint = _endpoint(s, endpoint_id)
-        logs = webhook_service.list_logs(s, merchant_id(), args)
+        logs = webhook_service.list_logs(s, merchant_id(), with_mode(args))
     return render_template("dashboard/webhook_detail.html", endpoint=endpoint, logs=logs,
                            next_url=next_page_url("dashboard.webhook_detail", logs,
                                                   endpoint_id=endpoint_id),
@@ -123,7 +123,7 @@ def delete_webhook(endpoint_id):
 @login_required("webhook_logs.retry")
 def retry_delivery(log_id):
     with db().transaction() as s:
-        _endpoint(s, webhook_service.get_log(s, merchant_id(), log_id).endpoint_id)
+        webhook_service.get_log(s, merchant_id(), log_id, livemode=livemode())
         attempt = webhook_service.retry_log(s, merchant_id(), log_id)
         audit(s, "webhook_log.retry", attempt.id)
         endpoint_id = attempt.endpoint_id
