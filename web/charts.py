@@ -16,6 +16,8 @@ class Bar:
     segments: list[tuple[str, float, float, int]]   # (class, y, height, count)
     label: str
     title: str
+    label_x: float = 0.0
+    label_anchor: str = "middle"   # the last label ends at the edge, so it is not clipped
 
 
 def status_chart(days: list[DaySeries]) -> dict:
@@ -34,8 +36,11 @@ def status_chart(days: list[DaySeries]) -> dict:
                 segments.append((css, round(y, 1), round(h, 1), count))
         # Weekly labels counted back from today, so the last bar is always labelled.
         label = day.day.strftime("%d %b") if (len(days) - 1 - i) % 7 == 0 else ""
-        bars.append(Bar(x=round(PAD_LEFT + i * slot + slot * 0.15, 1),
-                        width=round(slot * 0.7, 1), segments=segments, label=label,
+        x, width = round(PAD_LEFT + i * slot + slot * 0.15, 1), round(slot * 0.7, 1)
+        last = i == len(days) - 1
+        bars.append(Bar(x=x, width=width, segments=segments, label=label,
+                        label_x=round(x + width if last else x + width / 2, 1),
+                        label_anchor="end" if last else "middle",
                         title=f"{day.day.isoformat()}: {day.completed} completed, "
                               f"{day.failed} failed, {day.other} other"))
     return {"width": WIDTH, "height": HEIGHT, "plot_h": plot_h, "peak": peak,
