@@ -429,3 +429,27 @@ def test_nul_characters_in_the_form_are_refused(client, merchant, db):
     assert response.status_code == 400 and "NUL" in response.get_data(as_text=True)
     assert client.get(f"/pay/{cs['id']}?x=%00").status_code == 400
     assert payments_count(db) == 0
+
+
+def test_a_viewer_may_read_but_not_create_checkout_sessions(client, merchant, db, config):
+    from shared.audit.service import SYSTEM_ACTOR
+    from shared.users import service as users
+    fast = config.with_overrides(password_hash_time_cost=1, password_hash_memory_kib=8192,
+                                 password_hash_parallelism=1)
+    with db.transaction() as session:
+        users.create_user(session, fast, merchant["merchant_id"], email="v@example.com",
+                          name="Viewer", role="viewer", password="correct horse battery",
+                          actor=SYSTEM_ACTOR)
+    login = client.post("/api/v1/auth/login", json={"email": "v@example.com",
+                                                    "password": "correct horse battery"})
+    assert login.status_code == 200, login.get_data(as_text=True)
+    viewer = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    existing = create_session(client, merchant)
+    refused = client.post("/api/v1/checkout_sessions", headers=viewer, json={
+        "amount": 100, "currency": "INR", "success_url": SUCCESS, "cancel_url": CANCEL})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "insufficient_role"
+    assert client.get(f"/api/v1/checkout_sessions/{existing['id']}",
+                      headers=viewer).status_code == 200
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CheckoutSession)) == 1
