@@ -25,7 +25,7 @@ test: test-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 lint: ## ruff on everything, mypy on the domain package
-	$(VENV)/bin/ruff check api worker shared tests bench
+	$(VENV)/bin/ruff check api worker shared tests bench web
 	$(VENV)/bin/mypy shared --ignore-missing-imports
 
 bench: ## Measure API, worker, webhook and scale figures on loopback (< 10 min; var/bench/)

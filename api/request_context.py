@@ -42,7 +42,9 @@ def register_request_hooks(app: Flask) -> None:
         request_id_var.set(g.request_id)
         check_request(_BODY_METHODS, "/api/v1/webhooks/")  # NUL, JSON depth: before anything
         # Provider webhooks are verified over their raw bytes by each provider's scheme.
-        if request.method in _BODY_METHODS and not request.path.startswith("/api/v1/webhooks/"):
+        # Web pages (/pay/, /dashboard/) post HTML forms and check them themselves.
+        if request.method in _BODY_METHODS and not request.path.startswith(
+                ("/api/v1/webhooks/", "/pay/", "/dashboard/")):
             _check_body()
 
     @app.after_request

@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole metadata."""
 from shared.audit.models import AuditLog
+from shared.checkout.models import CheckoutSession
 from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
@@ -15,8 +16,9 @@ from shared.users.models import LoginFailure, RefreshToken, User
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 
 __all__ = [
-    "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
-    "OutboxMessage", "Payment", "ProviderAlert", "ProviderEvent", "Refund", "SandboxCharge",
+    "AuditLog", "ApiKey", "Base", "CheckoutSession", "Event", "IdempotencyKey", "Merchant",
+    "Order", "OutboxMessage", "Payment", "ProviderAlert", "ProviderEvent", "Refund",
+    "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User", "RefreshToken",
     "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit", "Notification",
     "NotificationSettings",

@@ -13,7 +13,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
                  "payment_actions", "auth", "me", "users", "api_keys",
-                 "audit_logs", "risk", "notification_settings"):
+                 "audit_logs", "risk", "notification_settings", "checkout_sessions"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:
@@ -25,3 +25,5 @@ def register_blueprints(app: Flask, api: Api) -> None:
         for root_blueprint in ("metrics_blp", "root_blp"):
             if hasattr(module, root_blueprint):
                 app.register_blueprint(getattr(module, root_blueprint))
+    from web import register_web  # the hosted checkout and dashboard pages
+    register_web(app)

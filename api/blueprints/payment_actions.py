@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
+from flask import redirect
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -10,6 +11,7 @@ from api.auth import livemode, merchant_id, requires
 from api.responses import config, db, json_response
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentSchema
+from shared.checkout.service import session_for_payment
 from shared.payments.checkout_return import customer_returned
 from shared.payments.checkout_verification import verify_razorpay_checkout
 from shared.payments.service import get_payment
@@ -43,5 +45,8 @@ root_blp = FlaskBlueprint("checkout_return", __name__)
 def checkout_return(payment_id):
     with db().transaction() as session:
         status = customer_returned(session, payment_id, config().checkout_return_poll_s)
+        hosted = session_for_payment(session, payment_id)
+    if hosted is not None:  # paid on the hosted checkout: back to its page, which follows up
+        return redirect(f"/pay/{hosted.id}", 303)
     return json_response({"object": "checkout_return", "payment_id": payment_id,
                           "status": status})

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0011_protection'
-down_revision = '0006_accounts'
+down_revision = '0007_web'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,219 @@
+"""The merchant dashboard in a real browser: a new merchant registers, signs out and in,
+issues an API key, sees a payment made with it through the API appear, refunds it from its
+page, adds a webhook endpoint and sees its deliveries, retries a failed one, revokes the key,
+invites a viewer, reads the audit log and signs out; a viewer finds no refund button and is
+refused (403) when posting anyway; a tampered CSRF token is refused."""
+from __future__ import annotations
+
+import re
+
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy import func, select
+
+from shared.payments import service as payment_service
+from shared.payments.processing import process_payment
+from shared.refunds.models import Refund
+from shared.users import service as users
+from tests.browser.conftest import DESKTOP, csp_violations
+from tests.harness.receiver import Answer
+
+PASSWORD = "correct horse battery staple"
+
+
+def css(driver, selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def fill(driver, **fields):
+    for name, value in fields.items():
+        element = driver.find_element(By.ID, name)
+        element.clear()
+        element.send_keys(value)
+
+
+def submit(driver, selector="button[type=submit]", within="main"):
+    css(driver, f"{within} {selector}").click()
+
+
+def reload_until(driver, condition, timeout=30, message=""):
+    def check(d):
+        d.refresh()
+        return condition(d)
+    return WebDriverWait(driver, timeout, poll_frequency=0.5).until(check, message)
+
+
+def sign_in(browser, web_server, email):
+    browser.get(f"{web_server.url}/dashboard/login")
+    fill(browser, email=email, password=PASSWORD)
+    submit(browser)
+    WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/overview"))
+
+
+def sign_out(browser):
+    css(browser, "[data-testid=logout]").click()
+    WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/login"))
+
+
+def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_receiver,
+                                           start_worker):
+    browser.set_window_size(*DESKTOP)
+    start_worker(queues="payments,refunds,webhooks,maintenance")
+    base = web_server.url
+
+    browser.get(f"{base}/dashboard/register")
+    fill(browser, merchant_name="Darjeeling Direct", email="owner@darjeeling.example",
+         password=PASSWORD)
+    shot("register")
+    submit(browser)
+    WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/overview"))
+    assert "No payments yet" in css(browser, "main").text
+    shot("overview-empty")
+    sign_out(browser)
+    shot("login")
+    sign_in(browser, web_server, "owner@darjeeling.example")
+
+    # An API key, shown once, used by the merchant's server to take a payment.
+    browser.get(f"{base}/dashboard/api_keys")
+    css(browser, "[data-testid=create-key]").click()
+    secret = css(browser, "[data-testid=secret]").text
+    assert secret.startswith("sk_")
+    shot("api-key-created")
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {secret}"
+    created = api.post(f"{base}/api/v1/payments", timeout=10, json={
+        "amount": 249_900, "currency": "INR", "description": "First flush, 500 g",
+        "payment_method": {"type": "upi", "vpa": "success@sandbox"},
+        "customer": {"email": "asha@example.com"}})
+    assert created.status_code == 201, created.text
+    payment_id = created.json()["id"]
+
+    browser.get(f"{base}/dashboard/payments")
+    row = f"tr[data-id='{payment_id}']"
+    reload_until(browser, lambda d: "completed" in css(d, row).text,
+                 message="the payment to complete")
+    assert "₹2,499.00" in css(browser, row).text
+    shot("payments")
+
+    # Refund part of it from its page.
+    css(browser, f"{row} a").click()
+    WebDriverWait(browser, 10).until(EC.url_contains(payment_id))
+    assert "payment.completed" in css(browser, "[data-testid=timeline]").text
+    shot("payment-detail")
+    fill(browser, amount="499.00", reason="one tin arrived dented")
+    css(browser, "[data-testid=refund-button]").click()
+    assert "Refund rfnd_" in css(browser, "[data-testid=flash-ok]").text
+    reload_until(browser, lambda d: "partially refunded" in css(
+        d, "[data-testid=payment-status]").text, message="the refund to complete")
+    assert "₹499.00" in css(browser, "[data-testid=refunds-table]").text
+    shot("payment-refunded")
+    assert api.get(f"{base}/api/v1/payments/{payment_id}",
+                   timeout=10).json()["amount_refunded"] == 49_900
+
+    # A webhook endpoint whose first delivery fails; its log shows it; a retry succeeds.
+    receiver = make_receiver()
+    receiver.answers.append(Answer(status=500, body=b"boom"))
+    browser.get(f"{base}/dashboard/webhooks")
+    fill(browser, url=receiver.url, description="order system")
+    submit(browser, within="[data-testid=webhook-form]")
+    assert css(browser, "[data-testid=secret]").text.startswith("whsec_")
+    shot("webhook-secret")
+    css(browser, "main a.button").click()
+    css(browser, "[data-testid=send-test]").click()
+    reload_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=retry]"),
+                 message="the failed delivery in the log")
+    assert "HTTP 500" in css(browser, "[data-testid=deliveries]").text
+    shot("deliveries-failed")
+    css(browser, "[data-testid=retry]").click()
+    reload_until(browser, lambda d: "succeeded" in css(d, "[data-testid=deliveries]").text,
+                 message="the retried delivery to succeed")
+    shot("deliveries-retried")
+    assert [r.event["type"] for r in receiver.received()] == ["ping", "ping"]
+
+    # Revoke the key: the API refuses it from then on.
+    browser.get(f"{base}/dashboard/api_keys")
+    css(browser, "[data-testid=revoke]").click()
+    assert "revoked" in css(browser, "[data-testid=flash-ok]").text
+    shot("api-key-revoked")
+    assert api.get(f"{base}/api/v1/payments", timeout=10).status_code == 401
+
+    # Invite a viewer, read the audit log, sign out.
+    browser.get(f"{base}/dashboard/users")
+    fill(browser, email="viewer@darjeeling.example", name="Ravi", password=PASSWORD)
+    Select(browser.find_element(By.ID, "role")).select_by_visible_text("viewer")
+    submit(browser, within="[data-testid=user-form]")
+    assert "viewer@darjeeling.example" in css(browser, "[data-testid=users-table]").text
+    shot("users")
+    browser.get(f"{base}/dashboard/audit_log")
+    audit = css(browser, "[data-testid=audit-table]").text
+    assert "user.login" in audit and "api_key.revoke" in audit and "user.create" in audit
+    shot("audit-log")
+    browser.get(f"{base}/dashboard/overview")
+    assert "₹2,499.00" in css(browser, "[data-testid=volume-today]").text
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=chart] rect")
+    shot("overview")
+    assert csp_violations(browser) == []
+    sign_out(browser)
+    browser.get(f"{base}/dashboard/payments")
+    assert "/dashboard/login" in browser.current_url
+
+
+def _merchant_with_a_completed_payment(db, config) -> str:
+    with db.transaction() as s:
+        owner = users.register(s, config, merchant_name="Darjeeling Direct",
+                               email="owner@darjeeling.example", password=PASSWORD).user
+        users.create_user(s, config, owner.merchant_id, email="viewer@darjeeling.example",
+                          name="Ravi", role="viewer", password=PASSWORD,
+                          actor=users.Actor("user", owner.id))
+        payment = payment_service.create_payment(s, config, owner.merchant_id, {
+            "amount": 99_900, "currency": "INR",
+            "payment_method": {"type": "card", "token": "tok_success"}})
+    assert process_payment(db, config, payment.id) == "completed"
+    return payment.id
+
+
+def _post_refund_form(browser, web_server, payment_id, token_js):
+    """Submit a refund form built in the page, with the CSRF token ``token_js`` gives."""
+    browser.execute_script(f"""
+        var form = document.createElement('form');
+        form.method = 'post';
+        form.action = '/dashboard/payments/{payment_id}/refund';
+        var token = document.createElement('input');
+        token.name = 'csrf_token'; token.value = {token_js};
+        form.appendChild(token);
+        document.body.appendChild(form);
+        form.submit();""")
+    WebDriverWait(browser, 10).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=error-page]")))
+
+
+def test_a_viewer_cannot_refund_and_a_forged_form_is_refused(browser, shot, web_server, db):
+    browser.set_window_size(*DESKTOP)
+    payment_id = _merchant_with_a_completed_payment(db, web_server.config)
+    detail = f"{web_server.url}/dashboard/payments/{payment_id}"
+
+    sign_in(browser, web_server, "owner@darjeeling.example")
+    browser.get(detail)
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=refund-button]")
+    _post_refund_form(browser, web_server, payment_id, "'forged-token'")
+    page = css(browser, "[data-testid=error-page]").text
+    assert "403" in page and "CSRF" in page
+    shot("csrf-refused")
+    browser.get(detail)
+    sign_out(browser)
+
+    sign_in(browser, web_server, "viewer@darjeeling.example")
+    browser.get(detail)
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=refund-button]")
+    assert "may look but not refund" in css(browser, "[data-testid=no-refund]").text
+    shot("viewer-payment-detail")
+    _post_refund_form(browser, web_server, payment_id,
+                      "document.querySelector('input[name=csrf_token]').value")
+    page = css(browser, "[data-testid=error-page]").text
+    assert "403" in page and "may not do refunds.write" in page
+    shot("viewer-refund-refused")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Refund)) == 0
+    assert re.search(r"/dashboard/payments/pay_", browser.current_url)
