@@ -12,9 +12,9 @@ from shared.merchants.models import Merchant
 from shared.notifications import delivery, service, triggers
 from shared.notifications.models import Notification
 from shared.outbox import OutboxMessage
-from shared.users.models import User
 from shared.payments.processing import process_payment
 from shared.refunds.processing import process_refund
+from shared.users.models import User
 from tests.harness.processes import wait_for
 
 CUSTOMER = {"email": "buyer@example.com", "phone": "+14155550123", "name": "Asha"}
