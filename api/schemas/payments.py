@@ -6,7 +6,7 @@ from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId
 from shared.payments.states import PAYMENT_STATUSES
 from shared.providers.registry import PROVIDERS
@@ -95,6 +95,7 @@ class PaymentUpdateSchema(Schema):
     metadata = Metadata()
 
 
+@always_present()
 class PaymentSchema(Schema):
     id = fields.String()
     object = fields.Constant("payment")
