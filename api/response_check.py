@@ -13,7 +13,6 @@ import json
 import re
 
 from flask import Flask, Response, current_app, request
-from jsonschema import Draft4Validator
 
 _CONVERTER = re.compile(r"<(?:[a-zA-Z_]+(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -48,7 +47,7 @@ class DocumentIndex:
         self.doc = doc
         self.components = to_json_schema(doc.get("components", {}))
         self.responses = self.components.get("responses", {})
-        self._validators: dict[tuple, Draft4Validator] = {}
+        self._validators: dict[tuple, object] = {}
 
     def operation(self, path: str, method: str) -> dict | None:
         return self.doc.get("paths", {}).get(path, {}).get(method)
@@ -67,6 +66,7 @@ class DocumentIndex:
             schema = response.get("content", {}).get(media, {}).get("schema")
             if schema is None:
                 return None
+            from jsonschema import Draft4Validator  # a test dependency: imported only here
             root = {**to_json_schema(copy.deepcopy(schema)), "components": self.components}
             self._validators[key] = Draft4Validator(root)
         return self._validators[key]

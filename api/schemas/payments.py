@@ -15,6 +15,8 @@ E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 INDIAN_MOBILE = re.compile(r"^(?:\+91|91|0)?[6-9]\d{9}$")
 VPA = re.compile(r"^[A-Za-z0-9.\-_]{2,256}@[A-Za-z][A-Za-z0-9.\-]{1,63}$")
 _DIGITS = re.compile(r"^\d{13,19}$")
+# Methods that exist in one currency only: UPI and Indian net banking move rupees.
+METHOD_CURRENCIES = {"upi": frozenset({"INR"}), "netbanking": frozenset({"INR"})}
 
 
 def luhn_valid(digits: str) -> bool:
@@ -80,6 +82,14 @@ class PaymentCreateSchema(Schema):
     customer = fields.Nested(CustomerSchema)
     description = fields.String(validate=validate.Length(max=1000))
     metadata = Metadata()
+
+    @validates_schema
+    def _method_takes_currency(self, data, **kwargs):
+        method = (data.get("payment_method") or {}).get("type")
+        currencies = METHOD_CURRENCIES.get(method)
+        if currencies and data.get("currency") not in currencies:
+            raise ValidationError(f"A {method} payment must be in "
+                                  f"{' or '.join(sorted(currencies))}.", "currency")
 
     @pre_load
     def _refuse_card_numbers(self, data, **kwargs):
