@@ -146,7 +146,8 @@ def _run(args, dev: subprocess.Popen, port: int, log_path: Path) -> int:
         time.sleep(max(0.0, 1.0 / args.rate - (time.monotonic() - tick)))
 
     alive = dev.poll() is None
-    settle_deadline = time.monotonic() + 120
+    # A job lost with a killed worker is redone by the sweeper (RECONCILE_AFTER_S, 120 s).
+    settle_deadline = time.monotonic() + 240
     pending = list(payments)
     while pending and alive and time.monotonic() < settle_deadline:
         pending = [pid for pid in pending

@@ -3,7 +3,7 @@ concurrent requests cannot together refund more than the payment: the sum of ref
 not failed is kept in ``amount_refund_reserved`` and checked under that lock."""
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from shared import outbox
@@ -47,7 +47,7 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
 def reserve_refund_amount(session: Session, payment: Payment, amount: int) -> bool:
     """Add ``amount`` to the payment's reservation in one conditional UPDATE, so the check and
     the increment are a single statement on every database (SQLite has no row locks)."""
-    result = session.execute(
+    result: CursorResult = session.execute(  # type: ignore[assignment]
         update(Payment)
         .where(Payment.id == payment.id,
                Payment.amount_refund_reserved + amount <= Payment.amount)
