@@ -20,7 +20,7 @@ def _embedded(base_env, tmp_path) -> dict:
 def test_defaults_choose_the_sqlite_broker_under_var(tmp_path):
     config = Config.from_env({"GATEWAY_VAR_DIR": str(tmp_path)})
     assert config.embedded_broker
-    assert config.broker_url == f"sqla+sqlite:///{tmp_path}/broker.sqlite"
+    assert config.broker_url == f"gwsqla+sqlite:///{tmp_path}/broker.sqlite"
     assert embedded_broker.path_of(config.broker_url) == f"{tmp_path}/broker.sqlite"
 
 
