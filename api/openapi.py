@@ -16,6 +16,15 @@ follows; a new flask-smorest blueprint is covered without any change here:
   ``Idempotent-Replayed`` answer header;
 * every operation accepts and every answer carries ``X-Request-Id``.
 
+A new endpoint stays truthful when it is a flask-smorest ``MethodView`` registered through
+``api.register_blueprint`` and declares ``@blp.arguments(Schema)`` for its body (and
+``location="query"`` for its filters) and ``@blp.response(status, Schema)`` for its success
+(``Schema(many=True)`` for a list answered with ``list_envelope``), with the response schema
+listing exactly the keys it sends (``@always_present(...)`` for the ones always there). The
+tests then check every answer against the document (``api.response_check``) and
+schemathesis generates requests for it. A cross-cutting status (a rate limit's 429) goes into
+``EXTRA_ERROR_STATUSES``.
+
 Routes outside flask-smorest (health, readiness, metrics, the checkout return) are added by
 ``document_root_routes``. The docs UI's assets come from the ``swagger-ui-bundle`` package,
 served by the app itself (``/docs/assets/``), never from a CDN.
