@@ -122,6 +122,7 @@ def run_dev(config: Config, port: int = 8000) -> int:
                            "above (it is restarted if it exits)")
         if late:
             supervisor.say(f"gateway dev: still starting: {', '.join(late)}")
+        time.sleep(1.0)  # let the processes' piped start-up lines (and /health's) print first
         supervisor.say(banner(config, port, merchant_id, api_key, created))
 
     last_purge = time.monotonic()
