@@ -8,4 +8,6 @@ COPY migrations migrations
 RUN pip install --no-cache-dir .
 ENV PORT=8000
 EXPOSE 8000
-CMD ["gunicorn", "-c", "python:api.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", "api.wsgi:app"]
+# The Procfile's web process: PORT and WEB_CONCURRENCY from the environment; the access log
+# (without credentials) comes from api/gunicorn_conf.py.
+CMD ["sh", "-c", "exec gunicorn -c python:api.gunicorn_conf --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads 4 api.wsgi:app"]

@@ -2,8 +2,9 @@
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
+LINT_PATHS := api worker shared web tests bench migrations scripts
 
-.PHONY: help run install test test-deps lint migrate-check bench bench-ratelimit chaos clean
+.PHONY: help run install dev-deps test test-deps lint gateway migrate-check bench bench-ratelimit chaos soak clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -12,20 +13,26 @@ help: ## List the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-install: $(PY) ## Install the gateway into .venv
+install: $(PY) ## Install the gateway into .venv (the CLI is then .venv/bin/gateway)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e .
 
-run: install ## Start API + worker + beat on embedded defaults (SQLite, filesystem broker)
+dev-deps: $(PY) ## Install the gateway with the dev extras (ruff, mypy) into .venv
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+
+run: install ## Start API + workers + beat, supervised, on embedded defaults (SQLite under var/)
 	$(VENV)/bin/gateway dev
 
-test-deps: ## Install PostgreSQL, Redis (OS packages, if missing) and the test extras
+gateway: install ## Run the operator CLI, e.g. make gateway ARGS='create-merchant --name Acme'
+	$(VENV)/bin/gateway $(ARGS)
+
+test-deps: ## Install PostgreSQL, Redis (OS packages, if missing) and the test and dev extras
 	./scripts/install-test-deps.sh
 
 test: test-deps ## Install what the tests need, then run the whole suite
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
-lint: ## ruff on everything, mypy on the domain package
-	$(VENV)/bin/ruff check api worker shared tests bench web
+lint: dev-deps ## ruff on everything (migrations too), mypy on the domain package
+	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy shared --ignore-missing-imports
 
 bench: ## Measure API, worker, webhook and scale figures on loopback (< 10 min; var/bench/)
@@ -37,5 +44,8 @@ bench-ratelimit: ## What the Redis rate limiter costs POST /payments (limiter of
 chaos: ## Inject faults (worker/web kill -9, Redis stop, PostgreSQL restart) while payments flow
 	$(PY) -m bench.chaos
 
-clean: ## Remove local state (var/: SQLite database, broker folder, bench output)
+soak: install ## `gateway dev` under light load for SOAK_MINUTES (30), killing a worker now and then
+	$(PY) scripts/soak.py --minutes $${SOAK_MINUTES:-30}
+
+clean: ## Remove local state (var/: SQLite database and broker, bench output)
 	rm -rf var

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_smorest import Api
 
+from api import openapi, response_check
 from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal
 from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
@@ -29,20 +29,8 @@ def create_app(config: Config | None = None, db: Database | None = None,
     app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_content_length,
-        API_TITLE="Payment Gateway API",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/docs",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        API_SPEC_OPTIONS={
-            "components": {"securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "basic": {"type": "http", "scheme": "basic"}}},
-            "security": [{"bearer": []}, {"basic": []}],
-        },
     )
+    openapi.configure(app)
     db = db or Database(config.database_url)
     background = publish is None  # tests may hand in a synchronous capture
     publish_many = None
@@ -71,9 +59,11 @@ def create_app(config: Config | None = None, db: Database | None = None,
         elif principal.merchant_id is None:
             raise PermissionDenied("This endpoint needs a merchant API key.")
 
-    api = Api(app)
+    api = openapi.GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
     # After Api(): flask-smorest installs its own HTTP error handler, ours must win.
     register_error_handlers(app)
     from api.blueprints import register_blueprints
     register_blueprints(app, api)
+    openapi.document_root_routes(api)
+    response_check.register(app, api)
     return app

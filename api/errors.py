@@ -38,6 +38,19 @@ def render(error: GatewayError):
     return response, error.status
 
 
+def render_validation(error: GatewayError):
+    """A schema error; under an Idempotency-Key it is stored, or an earlier answer replayed."""
+    from api.idempotent_errors import stored_or_replayed
+    body = error_body(error.type, error.code, error.message, error.param)
+    try:
+        replay = stored_or_replayed(error, body)
+    except GatewayError as key_problem:  # the key is in flight, reused or malformed
+        return render(key_problem)
+    if replay is not None:
+        return replay
+    return jsonify(body), error.status
+
+
 def first_validation_error(messages, prefix: str = "") -> tuple[str | None, str]:
     """The dotted path and message of the first problem in marshmallow's error dict."""
     if isinstance(messages, dict):
@@ -72,7 +85,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def _validation_error(error: ValidationError):
-        return render(validation_to_gateway_error(error))
+        return render_validation(validation_to_gateway_error(error))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -84,7 +97,7 @@ def register_error_handlers(app: Flask) -> None:
             if isinstance(messages, dict) and len(messages) == 1 and \
                     next(iter(messages)) in ("json", "query", "headers", "view_args"):
                 messages = next(iter(messages.values()))  # drop webargs' location key
-            return render(validation_to_gateway_error(ValidationError(messages)))
+            return render_validation(validation_to_gateway_error(ValidationError(messages)))
         message = error.description or error.name
         response = jsonify(error_body(error_type, code, message, None))
         if status == 405 and getattr(error, "valid_methods", None):

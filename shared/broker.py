@@ -1,8 +1,8 @@
 """The Celery application as both sides see it: broker settings, queues and routes.
 
 The API only publishes (by task name, through the outbox relay); ``worker.app`` adds the task
-modules. Development uses kombu's filesystem transport under ``var/broker`` so no server is
-needed; production uses Redis.
+modules. Development uses kombu's SQLAlchemy transport on a SQLite file under ``var/`` (see
+``shared.embedded_broker``) so no server is needed; production uses Redis.
 """
 from __future__ import annotations
 
@@ -53,17 +53,10 @@ def make_celery(config: Config, name: str = "gateway") -> Celery:
         enable_utc=True,
     )
     if config.embedded_broker:
-        folder = os.path.join(config.var_dir, "broker")
-        for sub in ("queue", "processed", "control"):
-            os.makedirs(os.path.join(folder, sub), exist_ok=True)
-        settings["broker_transport_options"] = {
-            "data_folder_in": os.path.join(folder, "queue"),
-            "data_folder_out": os.path.join(folder, "queue"),
-            "processed_folder": os.path.join(folder, "processed"),
-            "store_processed": False,
-            # Broadcast state (pings, the queue exchanges) would otherwise land in ./control.
-            "control_folder": os.path.join(folder, "control"),
-        }
+        from shared import embedded_broker
+        settings["broker_transport_options"] = embedded_broker.prepare(config.broker_url)
+        # The SQL transport cannot broadcast (no fanout): no remote control, gossip or mingle.
+        settings["worker_enable_remote_control"] = False
     else:
         settings["broker_transport_options"] = {
             # Longer than any task runs; retries that wait longer live in the database.

@@ -1,7 +1,7 @@
 """The one place that reads environment variables (STYLE 2).
 
 ``Config.from_env()`` builds a frozen, typed configuration. With nothing set the gateway runs
-in development mode on embedded defaults: a SQLite file and a filesystem Celery broker under
+in development mode on embedded defaults: a SQLite file and a SQLite-backed Celery broker under
 ``var/``, so a newcomer needs no servers. ``GATEWAY_ENV=production`` refuses embedded storage
 and the default ``SECRET_KEY``.
 """
@@ -18,6 +18,11 @@ DEFAULT_SECRET_KEY = "dev-secret-key-change-me"
 # Seconds between delivery attempts: ~1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then every 12 h
 # up to 3 days after the first attempt.
 DEFAULT_RETRY_SCHEDULE = (60, 300, 1800, 7200, 18000, 36000, 43200, 43200, 43200, 43200, 43200)
+
+
+def embedded_broker_url(var_dir: str) -> str:
+    from shared.embedded_broker import default_url
+    return default_url(var_dir)
 
 
 def _project_root() -> Path:
@@ -199,7 +204,7 @@ class Config:
         config = cls(
             env=gateway_env,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir}/gateway.db",
-            broker_url=env.get("CELERY_BROKER_URL") or redis_url or "filesystem://",
+            broker_url=env.get("CELERY_BROKER_URL") or redis_url or embedded_broker_url(var_dir),
             redis_url=redis_url,
             secret_key=env.get("SECRET_KEY") or DEFAULT_SECRET_KEY,
             var_dir=var_dir,

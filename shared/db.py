@@ -78,11 +78,30 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        sqlite_write_lock_at_begin(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def sqlite_write_lock_at_begin(engine: Engine) -> None:
+    """SQLite ignores ``FOR UPDATE``, and pysqlite on its own opens a transaction only at the
+    first write, so a read-modify-write could read a value another process is changing and
+    write back a stale one. Every transaction here starts with ``BEGIN IMMEDIATE`` instead:
+    it takes the database's write lock at once (waiting up to the busy timeout), so on SQLite
+    transactions run one after another (reads outside a transaction, e.g. a backup, are not
+    blocked in WAL mode). That is the embedded development mode's price for exactness;
+    PostgreSQL keeps its row locks."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from shared.broker import make_celery
 from shared.config import Config
 from shared.logging_setup import configure_logging
+from shared.periodic_log import demote_periodic_ticks
 
 config = Config.from_env()
 celery = make_celery(config)
@@ -46,6 +47,7 @@ def gateway_task(name: str):
 @setup_logging.connect
 def _logging(**kwargs):
     configure_logging(config.log_level)
+    demote_periodic_ticks(celery.conf.beat_schedule)
 
 
 @worker_process_init.connect

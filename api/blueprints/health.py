@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Blueprint, current_app
 from sqlalchemy import text
@@ -34,8 +33,8 @@ def _check_database() -> str | None:
 def _check_broker() -> str | None:
     config = current_app.extensions["gateway.config"]
     if config.embedded_broker:
-        folder = os.path.join(config.var_dir, "broker", "queue")
-        return None if os.access(folder, os.W_OK) else "broker folder not writable"
+        from shared import embedded_broker
+        return embedded_broker.problem(config.broker_url)
     import redis
     try:
         redis.Redis.from_url(config.broker_url, socket_connect_timeout=1,

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.responses import config, db, json_response
+from api.schemas.operations import ProviderEventAckSchema
 from shared.payments import inbound
 
 blp = Blueprint("provider_webhooks", __name__,
@@ -15,6 +16,7 @@ blp = Blueprint("provider_webhooks", __name__,
 @blp.route("/webhooks/<provider>")
 class ProviderWebhook(MethodView):
     @blp.doc(security=[])
+    @blp.response(200, ProviderEventAckSchema)
     def post(self, provider):
         """Receive a provider's signed event: stored, acknowledged, applied by a worker"""
         body = request.get_data(cache=True)

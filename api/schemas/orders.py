@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits
 from shared.payments.states import ORDER_STATUSES
 
@@ -15,6 +15,7 @@ class OrderCreateSchema(Schema):
     metadata = Metadata()
 
 
+@always_present()
 class OrderSchema(Schema):
     id = fields.String()
     object = fields.Constant("order")

@@ -7,7 +7,7 @@ from datetime import UTC
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId, Timestamp
 from shared.payments.states import PAYMENT_STATUSES
 from shared.providers.registry import PROVIDERS
@@ -16,6 +16,8 @@ E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 INDIAN_MOBILE = re.compile(r"^(?:\+91|91|0)?[6-9]\d{9}$")
 VPA = re.compile(r"^[A-Za-z0-9.\-_]{2,256}@[A-Za-z][A-Za-z0-9.\-]{1,63}$")
 _DIGITS = re.compile(r"^\d{13,19}$")
+# Methods that exist in one currency only: UPI and Indian net banking move rupees.
+METHOD_CURRENCIES = {"upi": frozenset({"INR"}), "netbanking": frozenset({"INR"})}
 
 
 def luhn_valid(digits: str) -> bool:
@@ -92,6 +94,14 @@ class PaymentCreateSchema(Schema):
     description = fields.String(validate=validate.Length(max=1000))
     metadata = Metadata()
 
+    @validates_schema
+    def _method_takes_currency(self, data, **kwargs):
+        method = (data.get("payment_method") or {}).get("type")
+        currencies = METHOD_CURRENCIES.get(method)
+        if currencies and data.get("currency") not in currencies:
+            raise ValidationError(f"A {method} payment must be in "
+                                  f"{' or '.join(sorted(currencies))}.", "currency")
+
     @pre_load
     def _refuse_card_numbers(self, data, **kwargs):
         # Checked before anything else so a card number is never echoed in another error.
@@ -106,6 +116,7 @@ class PaymentUpdateSchema(Schema):
     metadata = Metadata()
 
 
+@always_present()
 class PaymentSchema(Schema):
     id = fields.String()
     object = fields.Constant("payment")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import Metadata, MinorUnits, ObjectId
 from shared.payments.states import REFUND_STATUSES
 
@@ -14,6 +14,7 @@ class RefundCreateSchema(Schema):
     metadata = Metadata()
 
 
+@always_present()
 class RefundSchema(Schema):
     id = fields.String()
     object = fields.Constant("refund")

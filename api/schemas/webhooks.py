@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import ListArgs
+from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import Metadata, ObjectId
 from shared.events.service import EVENT_TYPES
 from shared.webhooks.models import ENDPOINT_STATUSES, LOG_STATUSES
@@ -42,6 +42,7 @@ class NoBodySchema(Schema):
     """Actions that take no parameters still refuse unknown ones."""
 
 
+@always_present("secret")
 class WebhookEndpointSchema(Schema):
     id = fields.String()
     object = fields.Constant("webhook_endpoint")
@@ -59,12 +60,14 @@ class WebhookEndpointSchema(Schema):
     updated_at = fields.String()
 
 
+@always_present()
 class DeletedSchema(Schema):
     id = fields.String()
     object = fields.String()
     deleted = fields.Boolean()
 
 
+@always_present()
 class EventSchema(Schema):
     id = fields.String()
     object = fields.Constant("event")
@@ -78,6 +81,7 @@ class EventListArgs(ListArgs):
     type = fields.String(validate=validate.OneOf(EVENT_TYPES))
 
 
+@always_present()
 class WebhookLogSchema(Schema):
     id = fields.String()
     object = fields.Constant("webhook_log")
@@ -99,11 +103,13 @@ class WebhookLogListArgs(ListArgs):
     status = fields.String(validate=validate.OneOf(LOG_STATUSES))
 
 
+@always_present()
 class QueueSchema(Schema):
     depth = fields.Integer(allow_none=True)
     oldest_age_s = fields.Float(allow_none=True)
 
 
+@always_present("broker_error")
 class QueueStatusSchema(Schema):
     object = fields.Constant("queue_status")
     generated_at = fields.String()
@@ -111,3 +117,5 @@ class QueueStatusSchema(Schema):
     workers = fields.Dict()
     outbox = fields.Dict()
     webhook_deliveries = fields.Dict()
+    broker_error = fields.String(metadata={"description": "Only when the broker could not "
+                                                          "be asked for queue depths."})

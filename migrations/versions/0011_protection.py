@@ -4,8 +4,8 @@ Revision ID: 0011_protection
 Revises: 0004
 Create Date: 2026-12-01 19:22:51.708173
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0011_protection'

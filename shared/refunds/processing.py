@@ -5,6 +5,7 @@ adds to the payment's ``amount_refunded``; a failed one gives its reservation ba
 """
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -44,6 +45,15 @@ def lock_refund_and_payment(session: Session, refund_id: str) -> tuple[Refund, P
     return refund, payment
 
 
+def add_to_payment(session: Session, payment: Payment, **deltas: int) -> None:
+    """Atomic increments in SQL (``SET x = x + n``), then the fresh values are read back."""
+    values = {name: getattr(Payment, name) + delta for name, delta in deltas.items()}
+    session.execute(update(Payment).where(Payment.id == payment.id)
+                    .values(**values, updated_at=utcnow())
+                    .execution_options(synchronize_session=False))
+    session.refresh(payment, [*deltas, "updated_at"])
+
+
 def apply_refund_result(session: Session, refund: Refund, payment: Payment,
                         result: RefundResult) -> bool:
     """Apply a provider's answer to a locked refund and its locked payment, forward only."""
@@ -55,7 +65,7 @@ def apply_refund_result(session: Session, refund: Refund, payment: Payment,
     if result.outcome is Outcome.SUCCEEDED:
         if not move_refund(session, refund, "completed"):
             return False
-        payment.amount_refunded += refund.amount
+        add_to_payment(session, payment, amount_refunded=refund.amount)
         full = payment.amount_refunded >= payment.amount
         move_payment(session, payment, "refunded" if full else "partially_refunded",
                      "payment.refunded")
@@ -65,8 +75,7 @@ def apply_refund_result(session: Session, refund: Refund, payment: Payment,
         refund.failure_message = result.failure_message
         if not move_refund(session, refund, "failed"):
             return False
-        payment.amount_refund_reserved -= refund.amount
-        payment.updated_at = utcnow()
+        add_to_payment(session, payment, amount_refund_reserved=-refund.amount)
         return True
     return False
 

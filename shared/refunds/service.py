@@ -3,6 +3,7 @@ concurrent requests cannot together refund more than the payment: the sum of ref
 not failed is kept in ``amount_refund_reserved`` and checked under that lock."""
 from __future__ import annotations
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from shared import outbox
@@ -12,6 +13,7 @@ from shared.events.service import record_event
 from shared.ids import new_id
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
+from shared.payments.models import Payment
 from shared.payments.service import get_payment
 from shared.payments.states import REFUNDABLE
 from shared.refunds.models import Refund
@@ -26,11 +28,11 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
                              code="payment_not_refundable", param="payment_id")
     remaining = payment.amount - payment.amount_refund_reserved
     amount = data.get("amount", remaining)
-    if amount <= 0 or amount > remaining:
+    if amount <= 0 or amount > remaining or not reserve_refund_amount(session, payment,
+                                                                      amount):
         raise InvalidRequest(
             f"Refund of {amount} exceeds what is left to refund ({remaining}).",
             code="refund_exceeds_payment", param="amount")
-    payment.amount_refund_reserved += amount
     now = utcnow()
     refund = Refund(id=new_id("refund"), merchant_id=merchant_id, payment_id=payment.id,
                     amount=amount, currency=payment.currency, status="pending",
@@ -40,6 +42,21 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
     record_event(session, merchant_id, "refund.created", refund_object(refund))
     outbox.enqueue(session, "gateway.process_refund", [refund.id], "refunds")
     return refund
+
+
+def reserve_refund_amount(session: Session, payment: Payment, amount: int) -> bool:
+    """Add ``amount`` to the payment's reservation in one conditional UPDATE, so the check and
+    the increment are a single statement on every database (SQLite has no row locks)."""
+    result: CursorResult = session.execute(  # type: ignore[assignment]
+        update(Payment)
+        .where(Payment.id == payment.id,
+               Payment.amount_refund_reserved + amount <= Payment.amount)
+        .values(amount_refund_reserved=Payment.amount_refund_reserved + amount,
+                updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    session.expire(payment, ["amount_refund_reserved", "updated_at"])
+    return result.rowcount == 1
+
 
 
 def get_refund(session: Session, merchant_id: str, refund_id: str, *,

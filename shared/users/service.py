@@ -154,6 +154,24 @@ def create_demo_owner(session: Session, config: Config, merchant_id: str) -> tup
     return user, password
 
 
+def reset_demo_owner(session: Session, config: Config, merchant_id: str) -> tuple[str, str]:
+    """``gateway dev``: the demo owner's email and a new password (made on the first run,
+    replaced on later ones, since only its hash is kept); the old sessions end."""
+    import secrets
+    email = f"owner+{merchant_id.lower()}@demo.invalid"
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user, password = create_demo_owner(session, config, merchant_id)
+        return user.email, password
+    password = secrets.token_urlsafe(12)
+    user.password_hash = passwords.hash_password(config, password)
+    user.updated_at = utcnow()
+    revoke_all_sessions(session, user.id)
+    record_audit(session, actor=Actor("operator", "gateway-dev"),
+                 action="user.password_reset", object_id=user.id, merchant_id=merchant_id)
+    return email, password
+
+
 def get_user(session: Session, merchant_id: str, user_id: str, *, lock: bool = False) -> User:
     user = None if "\x00" in user_id else session.get(User, user_id, with_for_update=lock)
     if user is None or user.merchant_id != merchant_id:

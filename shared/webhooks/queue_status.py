@@ -73,29 +73,6 @@ def redis_queue_depths(client) -> dict:
     return result
 
 
-def filesystem_queue_depths(folder: str) -> dict:
-    """The development broker keeps one file per message, named ``<ms>_<uuid>.<queue>.msg``."""
-    now = time.time()
-    counts = {q: 0 for q in QUEUES}
-    oldest: dict[str, float] = {}
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                queue = entry.name.partition(".")[2].removesuffix(".msg")
-                if queue in counts:
-                    counts[queue] += 1
-                    try:
-                        mtime = entry.stat().st_mtime
-                    except FileNotFoundError:
-                        continue
-                    oldest[queue] = min(oldest.get(queue, mtime), mtime)
-    except FileNotFoundError:
-        pass
-    return {q: {"depth": counts[q],
-                "oldest_age_s": round(now - oldest[q], 3) if q in oldest else None}
-            for q in QUEUES}
-
-
 class WorkerPresence:
     """Celery workers answering a ping, refreshed by a daemon thread every few seconds."""
 
@@ -113,7 +90,7 @@ class WorkerPresence:
 
     def _ensure_running(self) -> None:
         if self.config.embedded_broker:
-            return  # the filesystem transport cannot broadcast a ping
+            return  # the embedded SQL transport cannot broadcast a ping
         with self._lock:
             if self._thread is not None and self._thread.is_alive() and \
                     self._thread_pid == os.getpid():
@@ -162,7 +139,8 @@ def _redis(url: str):
 
 def queue_depths(config) -> tuple[dict, str | None]:
     if config.embedded_broker:
-        return filesystem_queue_depths(os.path.join(config.var_dir, "broker", "queue")), None
+        from shared import embedded_broker
+        return embedded_broker.queue_depths(config.broker_url, QUEUES), None
     import redis
     try:
         return redis_queue_depths(_redis(config.broker_url)), None

@@ -142,16 +142,6 @@ def test_metrics_are_prometheus_text_at_the_root(client, merchant, operator):
     assert client.get("/api/v1/metrics", headers=merchant["headers"]).status_code == 404
 
 
-def test_filesystem_broker_depths(tmp_path):
-    from shared.webhooks.queue_status import filesystem_queue_depths
-    for name in ("1_a.payments.msg", "2_b.payments.msg", "3_c.webhooks.msg", "junk.txt"):
-        (tmp_path / name).write_text("{}")
-    depths = filesystem_queue_depths(str(tmp_path))
-    assert depths["payments"]["depth"] == 2 and depths["webhooks"]["depth"] == 1
-    assert depths["refunds"] == {"depth": 0, "oldest_age_s": None}
-    assert depths["payments"]["oldest_age_s"] >= 0
-
-
 def test_webhook_log_row_counts_are_not_scanned(db):
     """The status counts use the (status, next_retry_at) index, never a scan of the table."""
     with db.engine.begin() as conn:
