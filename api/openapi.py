@@ -42,9 +42,9 @@ from api.schemas.common import ErrorSchema
 DOCS_PREFIX = "/docs"
 ASSETS_PATH = "/assets/"
 METHODS = ("get", "post", "put", "patch", "delete")
-# Statuses every operation of a given kind may answer; another helper's cross-cutting
-# feature (a rate limit answering 429, say) adds its status here so the document says so.
-EXTRA_ERROR_STATUSES: dict[str, tuple[int, ...]] = {"authenticated": (), "any": ()}
+# Statuses every operation of a given kind may answer because of a cross-cutting feature:
+# the rate limits (api/protection.py) answer 429 on any route, per credential or per IP.
+EXTRA_ERROR_STATUSES: dict[str, tuple[int, ...]] = {"authenticated": (), "any": (429,)}
 
 _DESCRIPTIONS = {
     400: "Invalid request: a parameter is missing, of the wrong type or out of range, or "
@@ -254,10 +254,13 @@ def document_root_routes(api: GatewayApi) -> None:
                       "503": {"description": "A dependency is down (the body says which, "
                                              "with an error)", "content": ref("Ready")}}}}
     paths["/metrics"] = {"get": {
-        "summary": "Prometheus metrics (text exposition format)", "tags": ["health"],
-        "security": [],
+        "summary": "Prometheus metrics (text exposition format); needs an operator key",
+        "tags": ["health"],
         "responses": {"200": {"description": "Metrics", "content": {
-            "text/plain": {"schema": {"type": "string"}}}}}}}
+            "text/plain": {"schema": {"type": "string"}}}},
+            "401": {"description": _DESCRIPTIONS[401], "content": ref("Error")},
+            "403": {"description": "Only an operator key may read metrics",
+                    "content": ref("Error")}}}}
     paths["/checkout/return/{payment_id}"] = {"get": {
         "summary": "Where a provider's hosted page sends the customer back; asks a worker to "
                    "check the payment now and says its status",
@@ -265,4 +268,6 @@ def document_root_routes(api: GatewayApi) -> None:
         "parameters": [{"in": "path", "name": "payment_id", "required": True,
                         "schema": {"type": "string"}}],
         "responses": {"200": {"description": "The payment's status",
-                              "content": ref("CheckoutReturn")}}}}
+                              "content": ref("CheckoutReturn")},
+                      "303": {"description": "The payment belongs to a hosted checkout "
+                                             "session: back to its page, /pay/{id}"}}}}

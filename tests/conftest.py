@@ -41,6 +41,9 @@ def base_env(postgres, redis_server, tmp_path_factory) -> dict:
         "LOG_LEVEL": "INFO",
         # Most tests pay with one sandbox token many times; tests/protection turns it on.
         "RISK_VELOCITY": "0",
+        # Cheap argon2 for the many users tests sign in (tests/accounts compares real costs).
+        "PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
+        "PASSWORD_HASH_PARALLELISM": "1",
     }
 
 
@@ -88,15 +91,43 @@ def client(app):
     return app.test_client()
 
 
+class MerchantCredentials(dict):
+    """A test merchant: its id and API key (``headers``). ``["owner_headers"]`` signs in an
+    owner of it on first use, for the actions the roles table keeps from API keys (risk
+    rules, merchant settings, payouts, users, the audit log)."""
+
+    def __init__(self, data: dict, sign_in_owner) -> None:
+        super().__init__(data)
+        self._sign_in_owner = sign_in_owner
+
+    def __missing__(self, key):
+        if key != "owner_headers":
+            raise KeyError(key)
+        self[key] = self._sign_in_owner(self["merchant_id"])
+        return self[key]
+
+
 @pytest.fixture
-def make_merchant(db):
+def make_merchant(db, config):
+    from shared.audit.service import CLI_ACTOR
     from shared.merchants.credentials import create_merchant
+    from shared.users.service import create_user, issue_session
+
+    def sign_in_owner(merchant_id: str) -> dict:
+        with db.transaction() as session:
+            user = create_user(session, config, merchant_id,
+                               email=f"owner+{merchant_id.lower()}@example.com", name="Owner",
+                               role="owner", password="correct horse battery staple",
+                               actor=CLI_ACTOR)
+            issued = issue_session(session, config, user)
+        return {"Authorization": f"Bearer {issued.access_token}"}
 
     def make(name: str = "Acme"):
         with db.transaction() as session:
             merchant, key = create_merchant(session, name)
-        return {"merchant_id": merchant.id, "key_id": key.key_id, "api_key": key.api_key,
-                "headers": {"Authorization": f"Bearer {key.api_key}"}}
+        return MerchantCredentials(
+            {"merchant_id": merchant.id, "key_id": key.key_id, "api_key": key.api_key,
+             "headers": {"Authorization": f"Bearer {key.api_key}"}}, sign_in_owner)
     return make
 
 

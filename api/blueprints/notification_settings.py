@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import merchant_id
+from api.auth import merchant_id, requires
 from api.responses import db, json_response
 from api.schemas.common import list_envelope
 from api.schemas.notifications import (
@@ -21,12 +21,14 @@ blp = Blueprint("notifications", __name__,
 
 @blp.route("/notification_settings")
 class NotificationSettings(MethodView):
+    @requires("merchant_settings.read")
     @blp.response(200, NotificationSettingsSchema)
     def get(self):
         """Which receipts and alerts this merchant sends"""
         with db().transaction() as session:
             return json_response(notification_service.get_settings(session, merchant_id()))
 
+    @requires("merchant_settings.write")
     @blp.arguments(NotificationSettingsUpdateSchema)
     @blp.response(200, NotificationSettingsSchema)
     def patch(self, data):
@@ -38,6 +40,7 @@ class NotificationSettings(MethodView):
 
 @blp.route("/notifications")
 class Notifications(MethodView):
+    @requires("notifications.read")
     @blp.arguments(NotificationListArgs, location="query")
     @blp.response(200, NotificationSchema(many=True))
     def get(self, args):
@@ -51,6 +54,7 @@ class Notifications(MethodView):
 
 @blp.route("/notifications/<notification_id>")
 class NotificationById(MethodView):
+    @requires("notifications.read")
     @blp.response(200, NotificationSchema)
     def get(self, notification_id):
         """One notification"""

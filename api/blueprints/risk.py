@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import current_principal, merchant_id
+from api.auth import current_principal, merchant_id, requires
 from api.responses import db, json_response, run_create
 from api.schemas.common import list_envelope
 from api.schemas.risk import (
@@ -23,14 +23,16 @@ blp = Blueprint("risk", __name__, description="Risk rules: blocklist and amount 
 
 @blp.route("/risk/blocklist")
 class Blocklist(MethodView):
+    @requires("risk_rules.write")
     @blp.arguments(BlocklistEntryCreateSchema)
     @blp.response(201, BlocklistEntrySchema)
     def post(self, data):
         """Block an email, VPA, card token or IP for this merchant's payments (audited)"""
-        mid, actor = merchant_id(), current_principal().key_id
+        mid, actor = merchant_id(), current_principal().actor
         return run_create(lambda s: risk_service.add_to_blocklist(
             s, mid, actor, data["type"], data["value"]), blocklist_entry_object)
 
+    @requires("risk_rules.read")
     @blp.arguments(BlocklistListArgs, location="query")
     @blp.response(200, BlocklistEntrySchema(many=True))
     def get(self, args):
@@ -43,6 +45,7 @@ class Blocklist(MethodView):
 
 @blp.route("/risk/blocklist/<entry_id>")
 class BlocklistEntryById(MethodView):
+    @requires("risk_rules.read")
     @blp.response(200, BlocklistEntrySchema)
     def get(self, entry_id):
         """Retrieve one blocklist entry"""
@@ -50,28 +53,31 @@ class BlocklistEntryById(MethodView):
             return json_response(blocklist_entry_object(
                 risk_service.get_blocklist_entry(session, merchant_id(), entry_id)))
 
+    @requires("risk_rules.write")
     @blp.response(200, DeletedSchema)
     def delete(self, entry_id):
         """Remove an entry: payments with that value are no longer blocked by it (audited)"""
         with db().transaction() as session:
             body = risk_service.remove_from_blocklist(session, merchant_id(),
-                                                      current_principal().key_id, entry_id)
+                                                      current_principal().actor, entry_id)
         return json_response(body)
 
 
 @blp.route("/risk/settings")
 class RiskSettings(MethodView):
+    @requires("risk_rules.read")
     @blp.response(200, RiskSettingsSchema)
     def get(self):
         """The merchant's amount limits per currency"""
         with db().transaction() as session:
             return json_response(risk_service.get_settings(session, merchant_id()))
 
+    @requires("risk_rules.write")
     @blp.arguments(RiskSettingsUpdateSchema)
     @blp.response(200, RiskSettingsSchema)
     def patch(self, data):
         """Replace the amount limits (minor units per currency; audited)"""
         with db().transaction() as session:
             body = risk_service.update_settings(session, merchant_id(),
-                                                current_principal().key_id, data)
+                                                current_principal().actor, data)
         return json_response(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.audit.service import record_audit
+from shared.audit.service import Actor, record_audit
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.ids import ulid
@@ -22,7 +22,7 @@ def blocklist_entry_object(entry: BlocklistEntry) -> dict:
             "value": entry.value, "created_at": iso(entry.created_at)}
 
 
-def add_to_blocklist(session: Session, merchant_id: str, actor: str, kind: str,
+def add_to_blocklist(session: Session, merchant_id: str, actor: Actor, kind: str,
                      value: str) -> BlocklistEntry:
     entry = BlocklistEntry(id=f"{BLOCKLIST_PREFIX}_{ulid()}", merchant_id=merchant_id,
                            type=kind, value=normalise(kind, value), created_at=utcnow())
@@ -50,7 +50,7 @@ def get_blocklist_entry(session: Session, merchant_id: str, entry_id: str) -> Bl
     return get_owned(session, BlocklistEntry, merchant_id, entry_id, "blocklist entry")
 
 
-def remove_from_blocklist(session: Session, merchant_id: str, actor: str,
+def remove_from_blocklist(session: Session, merchant_id: str, actor: Actor,
                           entry_id: str) -> dict:
     entry = get_owned(session, BlocklistEntry, merchant_id, entry_id, "blocklist entry",
                       lock=True)
@@ -71,7 +71,7 @@ def get_settings(session: Session, merchant_id: str) -> dict:
     return risk_settings_object(merchant_id, session.get(RiskSettings, merchant_id))
 
 
-def update_settings(session: Session, merchant_id: str, actor: str, data: dict) -> dict:
+def update_settings(session: Session, merchant_id: str, actor: Actor, data: dict) -> dict:
     settings = session.get(RiskSettings, merchant_id, with_for_update=True)
     if settings is None:
         settings = RiskSettings(merchant_id=merchant_id, amount_limits={}, updated_at=utcnow())

@@ -10,13 +10,13 @@ URL = "/api/v1/notification_settings"
 
 
 def test_settings_round_trip(client, merchant):
-    body = client.patch(URL, headers=merchant["headers"], json={
+    body = client.patch(URL, headers=merchant["owner_headers"], json={
         "customer_email_receipts": True, "alert_phone": "+919876543210"}).get_json()
     assert body["customer_email_receipts"] is True and body["alert_phone"] == "+919876543210"
     assert body["customer_sms_receipts"] is False and body["merchant_email_alerts"] is True
-    again = client.patch(URL, headers=merchant["headers"], json={"alert_phone": None})
+    again = client.patch(URL, headers=merchant["owner_headers"], json={"alert_phone": None})
     assert again.get_json()["alert_phone"] is None
-    assert client.get(URL, headers=merchant["headers"]).get_json()["customer_email_receipts"]
+    assert client.get(URL, headers=merchant["owner_headers"]).get_json()["customer_email_receipts"]
 
 
 @pytest.mark.parametrize("body,param", [
@@ -29,31 +29,31 @@ def test_settings_round_trip(client, merchant):
     ({"unknown": True}, "unknown"),
 ])
 def test_bad_settings_are_a_clear_400_and_change_nothing(client, merchant, body, param):
-    response = client.patch(URL, headers=merchant["headers"], json=body)
+    response = client.patch(URL, headers=merchant["owner_headers"], json=body)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"]["param"] == param
-    assert client.get(URL, headers=merchant["headers"]).get_json() == {
+    assert client.get(URL, headers=merchant["owner_headers"]).get_json() == {
         "object": "notification_settings", "merchant_id": merchant["merchant_id"],
         "customer_email_receipts": False, "customer_sms_receipts": False,
         "merchant_email_alerts": True, "alert_phone": None}
 
 
 def test_malformed_json_wrong_content_type_and_no_key(client, merchant):
-    bad = client.patch(URL, headers={**merchant["headers"], "Content-Type": "application/json"},
-                       data="{")
+    bad = client.patch(URL, data="{", headers={**merchant["owner_headers"],
+                                              "Content-Type": "application/json"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_json"
-    assert client.patch(URL, headers=merchant["headers"], data="x=1").status_code == 415
+    assert client.patch(URL, headers=merchant["owner_headers"], data="x=1").status_code == 415
     assert client.get(URL).status_code == 401
 
 
 def test_notifications_of_another_merchant_do_not_exist(client, make_merchant, db):
     acme, other = make_merchant("Acme"), make_merchant("Other")
-    client.patch(URL, headers=acme["headers"], json={"alert_phone": "+14155550100"})
+    client.patch(URL, headers=acme["owner_headers"], json={"alert_phone": "+14155550100"})
     with db.transaction() as session:
         triggers.payout_finished(session, acme["merchant_id"], "po_9", "paid", 100, "INR")
     mine = client.get("/api/v1/notifications", headers=acme["headers"]).get_json()["data"]
-    assert [(n["kind"], n["channel"], n["status"]) for n in mine] == [
-        ("payout.paid", "sms", "pending")]
+    assert sorted((n["kind"], n["channel"], n["status"]) for n in mine) == [
+        ("payout.paid", "email", "pending"), ("payout.paid", "sms", "pending")]
     nid = mine[0]["id"]
     assert client.get(f"/api/v1/notifications/{nid}", headers=acme["headers"]).status_code == 200
     missing = client.get(f"/api/v1/notifications/{nid}", headers=other["headers"])

@@ -31,7 +31,7 @@ def mail_config(config, smtp_server, twilio):
 
 
 def settings(client, merchant, **values):
-    response = client.patch("/api/v1/notification_settings", headers=merchant["headers"],
+    response = client.patch("/api/v1/notification_settings", headers=merchant["owner_headers"],
                             json=values)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
@@ -58,7 +58,7 @@ def rows(db, **where):
 def test_receipts_are_off_by_default(client, merchant, db, mail_config):
     paid(client, merchant, db, mail_config)
     assert rows(db) == []
-    body = client.get("/api/v1/notification_settings", headers=merchant["headers"]).get_json()
+    body = client.get("/api/v1/notification_settings", headers=merchant["owner_headers"]).get_json()
     assert body == {"object": "notification_settings", "merchant_id": merchant["merchant_id"],
                     "customer_email_receipts": False, "customer_sms_receipts": False,
                     "merchant_email_alerts": True, "alert_phone": None}
@@ -201,17 +201,18 @@ def _set_merchant_email(db, merchant_id, email):
         session.get(Merchant, merchant_id).email = email
 
 
-def test_merchant_alerts_for_payouts_go_to_the_merchant(client, merchant, db, mail_config,
-                                                        smtp_server, twilio):
-    _set_merchant_email(db, merchant["merchant_id"], "owner@acme.test")
-    settings(client, merchant, alert_phone="+14155550999")
+def test_merchant_alerts_for_payouts_go_to_the_merchants_owner(client, merchant, db,
+                                                               mail_config, smtp_server, twilio):
+    _set_merchant_email(db, merchant["merchant_id"], "billing@acme.test")
+    settings(client, merchant, alert_phone="+14155550999")  # signs in the merchant's owner
+    owner_email = f"owner+{merchant['merchant_id'].lower()}@example.com"
     with db.transaction() as session:
         triggers.payout_finished(session, merchant["merchant_id"], "po_123", "failed",
                                  500_000, "INR", reason="Bank account closed")
         triggers.payout_finished(session, merchant["merchant_id"], "po_123", "failed",
                                  500_000, "INR", reason="Bank account closed")  # twice: once
     email, sms = rows(db, kind="payout.failed")
-    assert (email.recipient, sms.recipient) == ("owner@acme.test", "+14155550999")
+    assert (email.recipient, sms.recipient) == (owner_email, "+14155550999")
     assert delivery.deliver(db, mail_config, email.id) == "sent"
     assert delivery.deliver(db, mail_config, sms.id) == "sent"
     mail = smtp_server.mails[0]

@@ -38,7 +38,7 @@ def run(db, config, payment_id):
 
 
 def blocklist(client, merchant, kind, value):
-    response = client.post("/api/v1/risk/blocklist", headers=merchant["headers"],
+    response = client.post("/api/v1/risk/blocklist", headers=merchant["owner_headers"],
                            json={"type": kind, "value": value})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
@@ -84,7 +84,7 @@ def test_another_merchants_blocklist_does_not_apply(client, make_merchant, db, c
 
 def test_amount_limit_allows_exactly_the_limit_and_blocks_one_more(client, merchant, db,
                                                                   config):
-    response = client.patch("/api/v1/risk/settings", headers=merchant["headers"],
+    response = client.patch("/api/v1/risk/settings", headers=merchant["owner_headers"],
                             json={"amount_limits": {"INR": 5000}})
     assert response.status_code == 200
     assert response.get_json()["amount_limits"] == {"INR": 5000}
