@@ -15,6 +15,7 @@ _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 PREFIXES = {
     "order": "ord", "payment": "pay", "refund": "rfnd", "event": "evt",
     "webhook_endpoint": "we", "webhook_log": "whl", "merchant": "mer", "api_key": "key",
+    "balance_transaction": "txn", "payout": "po",
 }
 
 

@@ -3,6 +3,16 @@ from shared.audit.models import AuditLog
 from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
+from shared.ledger.models import (
+    BalanceTransaction,
+    DailyTotal,
+    FeeSchedule,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    Payout,
+    SandboxBankTransfer,
+)
 from shared.merchants.models import ApiKey, Merchant
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
@@ -14,4 +24,6 @@ __all__ = [
     "AuditLog", "ApiKey", "Base", "Event", "IdempotencyKey", "Merchant", "Order",
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
+    "BalanceTransaction", "DailyTotal", "FeeSchedule", "JournalEntry", "JournalLine",
+    "LedgerAccount", "Payout", "SandboxBankTransfer",
 ]

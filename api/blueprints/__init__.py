@@ -12,7 +12,7 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for module in (orders, payments, refunds):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
-                 "payment_actions"):
+                 "payment_actions", "balance", "payouts", "reports"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:

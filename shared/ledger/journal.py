@@ -1,0 +1,161 @@
+"""Posting balanced journal entries.
+
+A ``Posting`` collects the entries one transaction writes, checks that each balances (the same
+rule the PostgreSQL constraint trigger enforces at commit), skips entries already posted
+(unique per source and kind, so a job that runs twice posts once), then locks every account it
+touches in id order and moves their running balances. One lock order everywhere (the payment or
+payout row first, then accounts by id, then the daily totals) keeps concurrent postings free of
+deadlocks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.ledger import accounts as chart
+from shared.ledger.models import DailyTotal, JournalEntry, JournalLine, LedgerAccount
+
+
+class UnbalancedEntry(ValueError):
+    """Debits and credits of an entry differ, or a line is not a positive amount."""
+
+
+@dataclass
+class Line:
+    kind: str  # account kind, see shared.ledger.accounts
+    side: str  # debit | credit
+    amount: int
+
+
+@dataclass
+class Entry:
+    merchant_id: str
+    currency: str
+    livemode: bool
+    kind: str
+    source_id: str
+    lines: list[Line]
+    # Columns of ledger_daily_totals this entry adds to (gross, fees, ...), on ``day``.
+    totals: dict[str, int] = field(default_factory=dict)
+    day: date | None = None
+
+
+def check_balanced(entry: Entry) -> None:
+    lines = [line for line in entry.lines if line.amount != 0]
+    for line in lines:
+        if line.side not in ("debit", "credit") or not isinstance(line.amount, int) \
+                or isinstance(line.amount, bool) or line.amount < 0:
+            raise UnbalancedEntry(f"{entry.kind} {entry.source_id}: bad line {line}")
+    debits = sum(x.amount for x in lines if x.side == "debit")
+    credits = sum(x.amount for x in lines if x.side == "credit")
+    if debits != credits or len(lines) < 2:
+        raise UnbalancedEntry(f"{entry.kind} {entry.source_id}: debits {debits} != credits "
+                              f"{credits}")
+
+
+def _insert(session: Session):
+    return chart._insert(session)
+
+
+class Posting:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.entries: list[Entry] = []
+
+    def add(self, entry: Entry) -> Posting:
+        check_balanced(entry)
+        self.entries.append(entry)
+        return self
+
+    def lock_accounts(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, LedgerAccount]:
+        """Lock (merchant, currency, livemode, kind) accounts in id order; returns them."""
+        ids: dict[tuple, int] = {}
+        groups: dict[tuple, list[str]] = {}
+        for merchant_id, currency, livemode, kind in keys:
+            groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+        for (merchant_id, currency, livemode), kinds in sorted(groups.items()):
+            for kind, account_id in chart.ensure_accounts(
+                    self.session, merchant_id, currency, livemode, kinds).items():
+                ids[(merchant_id, currency, livemode, kind)] = account_id
+        rows = self.session.scalars(
+            select(LedgerAccount).where(LedgerAccount.id.in_(sorted(ids.values())))
+            .order_by(LedgerAccount.id).with_for_update()
+            .execution_options(populate_existing=True)).all()
+        by_id = {row.id: row for row in rows}
+        return {key: by_id[account_id] for key, account_id in ids.items()}
+
+    def flush(self, locked: dict[tuple, LedgerAccount] | None = None) -> list[Entry]:
+        """Write the entries not posted before; returns those written."""
+        session = self.session
+        insert = _insert(session)
+        now = utcnow()
+        written: list[tuple[Entry, int]] = []
+        for entry in self.entries:
+            entry_id = session.execute(
+                insert(JournalEntry).values(
+                    merchant_id=entry.merchant_id, currency=entry.currency,
+                    livemode=entry.livemode, kind=entry.kind, source_id=entry.source_id,
+                    created_at=now)
+                .on_conflict_do_nothing(index_elements=["source_id", "kind"])
+                .returning(JournalEntry.id)).scalar()
+            if entry_id is not None:
+                written.append((entry, entry_id))
+        self.entries = []
+        if not written:
+            return []
+        keys = sorted({(e.merchant_id, e.currency, e.livemode, line.kind)
+                       for e, _ in written for line in e.lines if line.amount})
+        if locked is None or not all(k in locked for k in keys):
+            locked = self.lock_accounts(keys)
+        deltas: dict[int, int] = {}
+        rows = []
+        for entry, entry_id in written:
+            for line in entry.lines:
+                if not line.amount:
+                    continue
+                account = locked[(entry.merchant_id, entry.currency, entry.livemode, line.kind)]
+                rows.append({"entry_id": entry_id, "account_id": account.id,
+                             "side": line.side, "amount": line.amount})
+                sign = 1 if line.side == "credit" else -1
+                deltas[account.id] = deltas.get(account.id, 0) + sign * line.amount
+        session.execute(insert(JournalLine), rows)
+        for account_id in sorted(deltas):
+            if deltas[account_id]:
+                session.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
+                                .values(balance=LedgerAccount.balance + deltas[account_id])
+                                .execution_options(synchronize_session=False))
+        for account in locked.values():
+            if account.id in deltas:
+                session.expire(account, ["balance"])
+        self._add_totals([e for e, _ in written], now)
+        return [e for e, _ in written]
+
+    def _add_totals(self, entries: list[Entry], now: datetime) -> None:
+        sums: dict[tuple, dict[str, int]] = {}
+        for entry in entries:
+            if not entry.totals:
+                continue
+            key = (entry.merchant_id, entry.livemode, entry.currency, entry.day or now.date())
+            bucket = sums.setdefault(key, {})
+            for column, value in entry.totals.items():
+                bucket[column] = bucket.get(column, 0) + value
+        insert = _insert(self.session)
+        for (merchant_id, livemode, currency, day), values in sorted(sums.items()):
+            stmt = insert(DailyTotal).values(merchant_id=merchant_id, livemode=livemode,
+                                             currency=currency, day=day, **_zeroes(values))
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["merchant_id", "livemode", "currency", "day"],
+                set_={c: getattr(DailyTotal, c) + getattr(stmt.excluded, c) for c in values})
+            self.session.execute(stmt)
+
+
+_TOTAL_COLUMNS = ("gross", "refunds", "fees", "payouts", "payment_count", "refund_count",
+                  "payout_count")
+
+
+def _zeroes(values: dict[str, int]) -> dict[str, int]:
+    return {c: values.get(c, 0) for c in _TOTAL_COLUMNS}

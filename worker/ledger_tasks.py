@@ -1,0 +1,42 @@
+"""Ledger tasks: releasing settled money, daily payouts, paying a payout, and re-queueing
+payouts whose job was lost. Thin wrappers over shared.ledger; all safe to run twice."""
+from __future__ import annotations
+
+from shared import outbox
+from shared.ledger import balance, payouts
+from shared.metrics import TASK_OUTCOMES
+from worker import context
+from worker.app import gateway_task
+
+
+@gateway_task("gateway.release_available_balance")
+def release_available_balance() -> int:
+    released = balance.release_available(context.db())
+    TASK_OUTCOMES.labels("release_available_balance", "ok").inc()
+    return released
+
+
+@gateway_task("gateway.daily_payouts")
+def daily_payouts() -> int:
+    made = payouts.daily_payouts(context.db())
+    TASK_OUTCOMES.labels("daily_payouts", "ok").inc()
+    return made
+
+
+@gateway_task(payouts.PROCESS_TASK)
+def process_payout(payout_id: str) -> str:
+    outcome = payouts.process_payout(context.db(), payout_id)
+    TASK_OUTCOMES.labels("process_payout", outcome.split(" ")[0]).inc()
+    return outcome
+
+
+@gateway_task("gateway.sweep_pending_payouts")
+def sweep_pending_payouts() -> int:
+    db, cfg = context.db(), context.config()
+    ids = payouts.pending_payouts(db, cfg.stuck_pending_after_s)
+    if ids:
+        with db.transaction() as session:
+            for payout_id in ids:
+                outbox.enqueue(session, payouts.PROCESS_TASK, [payout_id],
+                               payouts.PROCESS_QUEUE)
+    return len(ids)
