@@ -328,3 +328,26 @@ def test_ledger_check_command_exit_status(db, pay, base_env, monkeypatch, capsys
     assert main(["ledger-check"]) == 1
     assert "balance" in capsys.readouterr().out
 
+
+
+def test_payout_events_reach_subscribed_webhook_endpoints(client, merchant, db, pay):
+    from shared.events.models import Event
+    from shared.webhooks import delivery
+    from shared.webhooks.models import WebhookLog
+    h = merchant["headers"]
+    endpoint = client.post("/api/v1/webhook_endpoints", headers=h, json={
+        "url": "http://localhost:9/hook", "events": ["payout.paid", "payout.failed"]})
+    assert endpoint.status_code == 201, endpoint.get_json()
+    pay(10_000)
+    balance.release_available(db, now=utcnow() + LATER)
+    ok = post_payout(client, merchant, 1_000).get_json()
+    bad = post_payout(client, merchant, 1_000, destination="bank_account_invalid").get_json()
+    assert (process_payout(db, ok["id"]), process_payout(db, bad["id"])) == ("paid", "failed")
+    with db.transaction() as session:
+        events = {e.type: e.id for e in session.scalars(select(Event).where(
+            Event.type.in_(["payout.paid", "payout.failed", "payment.completed"])))}
+    for event_id in events.values():
+        delivery.fan_out_event(db, event_id)
+    with db.transaction() as session:
+        delivered = set(session.scalars(select(WebhookLog.event_id)))
+    assert delivered == {events["payout.paid"], events["payout.failed"]}
