@@ -8,6 +8,9 @@ so its credit-minus-debit balance is negative). All balances together always sum
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,12 +27,13 @@ def provider_kind(provider: str) -> str:
     return f"provider:{provider}"
 
 
-def _insert(session: Session):
+def dialect_insert(session: Session) -> Callable[..., Any]:
+    """The INSERT with ON CONFLICT of the session's database (PostgreSQL, or SQLite in dev)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert
 
 
 def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode: bool,
@@ -43,7 +47,7 @@ def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode:
     found = dict(session.execute(query).tuples().all())
     missing = [k for k in wanted if k not in found]
     if missing:
-        insert = _insert(session)
+        insert = dialect_insert(session)
         for kind in missing:
             session.execute(insert(LedgerAccount).values(
                 merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,

@@ -57,10 +57,6 @@ def check_balanced(entry: Entry) -> None:
                               f"{credits}")
 
 
-def _insert(session: Session):
-    return chart._insert(session)
-
-
 class Posting:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -91,7 +87,7 @@ class Posting:
     def flush(self, locked: dict[tuple, LedgerAccount] | None = None) -> list[Entry]:
         """Write the entries not posted before; returns those written."""
         session = self.session
-        insert = _insert(session)
+        insert = chart.dialect_insert(session)
         now = utcnow()
         written: list[tuple[Entry, int]] = []
         for entry in self.entries:
@@ -143,7 +139,7 @@ class Posting:
             bucket = sums.setdefault(key, {})
             for column, value in entry.totals.items():
                 bucket[column] = bucket.get(column, 0) + value
-        insert = _insert(self.session)
+        insert = chart.dialect_insert(self.session)
         for (merchant_id, livemode, currency, day), values in sorted(sums.items()):
             stmt = insert(DailyTotal).values(merchant_id=merchant_id, livemode=livemode,
                                              currency=currency, day=day, **_zeroes(values))

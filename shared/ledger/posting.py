@@ -22,7 +22,7 @@ from shared.ledger.models import BalanceTransaction
 
 def _insert_txn(session: Session, **values) -> bool:
     """Insert a balance transaction unless one exists for (source, type); True if inserted."""
-    insert = chart._insert(session)
+    insert = chart.dialect_insert(session)
     inserted = session.execute(insert(BalanceTransaction).values(**values)
                                .on_conflict_do_nothing(index_elements=["source_id", "type"])
                                .returning(BalanceTransaction.id)).scalar()

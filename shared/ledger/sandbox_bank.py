@@ -28,7 +28,7 @@ class TransferResult:
 def transfer(session: Session, payout) -> TransferResult:
     failure = FAILING_DESTINATIONS.get(payout.destination)
     outcome = "failed" if failure else "paid"
-    insert = chart._insert(session)
+    insert = chart.dialect_insert(session)
     stmt = insert(SandboxBankTransfer).values(payout_id=payout.id, amount=payout.amount,
                                               currency=payout.currency, outcome=outcome,
                                               calls=1)
