@@ -26,10 +26,12 @@ SUCCEEDED = ("completed", "partially_refunded", "refunded")
 def settlement(session: Session, merchant_id: str, start: date, end: date,
                livemode: bool = False) -> list[dict]:
     """Per UTC day (``start`` to ``end`` inclusive) and currency."""
-    rows = session.scalars(select(DailyTotal).where(
-        DailyTotal.merchant_id == merchant_id, DailyTotal.livemode == livemode,
-        DailyTotal.day >= start, DailyTotal.day <= end)
-        .order_by(DailyTotal.day, DailyTotal.currency)).all()
+    t = DailyTotal
+    rows = session.execute(select(
+        t.day, t.currency, t.gross, t.refunds, t.fees, t.payouts, t.payment_count,
+        t.refund_count, t.payout_count).where(
+        t.merchant_id == merchant_id, t.livemode == livemode, t.day >= start, t.day <= end)
+        .order_by(t.day, t.currency)).all()
     return [{"date": r.day.isoformat(), "currency": r.currency, "gross": r.gross,
              "refunds": r.refunds, "fees": r.fees, "net": r.gross - r.refunds - r.fees,
              "payouts": r.payouts, "payment_count": r.payment_count,
