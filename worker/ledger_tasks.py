@@ -2,7 +2,6 @@
 payouts whose job was lost. Thin wrappers over shared.ledger; all safe to run twice."""
 from __future__ import annotations
 
-from shared import outbox
 from shared.ledger import balance, payouts
 from shared.metrics import TASK_OUTCOMES
 from worker import context
@@ -32,11 +31,4 @@ def process_payout(payout_id: str) -> str:
 
 @gateway_task("gateway.sweep_pending_payouts")
 def sweep_pending_payouts() -> int:
-    db, cfg = context.db(), context.config()
-    ids = payouts.pending_payouts(db, cfg.stuck_pending_after_s)
-    if ids:
-        with db.transaction() as session:
-            for payout_id in ids:
-                outbox.enqueue(session, payouts.PROCESS_TASK, [payout_id],
-                               payouts.PROCESS_QUEUE)
-    return len(ids)
+    return payouts.requeue_stuck_payouts(context.db(), context.config().stuck_pending_after_s)

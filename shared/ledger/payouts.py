@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared import outbox
@@ -163,9 +163,18 @@ def daily_payouts(db, now: datetime | None = None) -> int:
     return made
 
 
-def pending_payouts(db, older_than_s: int) -> list[str]:
-    """Payouts still pending a while after they were made (their job was lost)."""
-    cutoff = utcnow() - timedelta(seconds=older_than_s)
+def requeue_stuck_payouts(db, older_than_s: int, batch: int = 500) -> int:
+    """Payouts still pending a while after they were made (their job was lost with the
+    broker): publish their job again, and touch them so the next sweep waits a full
+    interval before asking again."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_s)
     with db.transaction() as session:
-        return list(session.scalars(select(Payout.id).where(
-            Payout.status == "pending", Payout.updated_at < cutoff).limit(500)))
+        ids = list(session.scalars(
+            select(Payout.id).where(Payout.status == "pending", Payout.updated_at < cutoff)
+            .order_by(Payout.updated_at).limit(batch).with_for_update(skip_locked=True)))
+        if ids:
+            session.execute(update(Payout).where(Payout.id.in_(ids)).values(updated_at=now))
+        for payout_id in ids:
+            outbox.enqueue(session, PROCESS_TASK, [payout_id], PROCESS_QUEUE)
+        return len(ids)

@@ -351,3 +351,17 @@ def test_payout_events_reach_subscribed_webhook_endpoints(client, merchant, db, 
     with db.transaction() as session:
         delivered = set(session.scalars(select(WebhookLog.event_id)))
     assert delivered == {events["payout.paid"], events["payout.failed"]}
+
+
+def test_a_payout_whose_job_was_lost_is_requeued_once_per_interval(client, merchant, db, pay,
+                                                                     published):
+    from shared.ledger.payouts import requeue_stuck_payouts
+    pay(10_000)
+    balance.release_available(db, now=utcnow() + LATER)
+    payout = post_payout(client, merchant, 1_000).get_json()
+    assert requeue_stuck_payouts(db, older_than_s=60) == 0  # just made: its job is queued
+    with db.transaction() as session:
+        session.execute(text("UPDATE payouts SET updated_at = now() - interval '2 minutes'"))
+    assert requeue_stuck_payouts(db, older_than_s=60) == 1
+    assert requeue_stuck_payouts(db, older_than_s=60) == 0  # touched: not again at once
+    assert process_payout(db, payout["id"]) == "paid"
