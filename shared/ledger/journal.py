@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -68,39 +68,51 @@ class Posting:
         return self
 
     def lock_accounts(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, LedgerAccount]:
-        """Lock (merchant, currency, livemode, kind) accounts in id order; returns them."""
-        ids: dict[tuple, int] = {}
+        """Lock (merchant, currency, livemode, kind) accounts in id order; returns them,
+        creating the missing ones first. The usual case (one merchant, currency and mode,
+        accounts already there) is a single SELECT ... FOR UPDATE."""
         groups: dict[tuple, list[str]] = {}
         for merchant_id, currency, livemode, kind in keys:
             groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+        if len(groups) == 1:
+            ((merchant_id, currency, livemode), kinds), = groups.items()
+            rows = self._locked(
+                (LedgerAccount.merchant_id == merchant_id) & (LedgerAccount.currency == currency)
+                & (LedgerAccount.livemode == livemode) & LedgerAccount.kind.in_(kinds))
+            found = {(r.merchant_id, r.currency, r.livemode, r.kind): r for r in rows}
+            if len(found) == len(set(keys)):
+                return found
+        ids: dict[tuple, int] = {}
         for (merchant_id, currency, livemode), kinds in sorted(groups.items()):
             for kind, account_id in chart.ensure_accounts(
                     self.session, merchant_id, currency, livemode, kinds).items():
                 ids[(merchant_id, currency, livemode, kind)] = account_id
-        rows = self.session.scalars(
-            select(LedgerAccount).where(LedgerAccount.id.in_(sorted(ids.values())))
-            .order_by(LedgerAccount.id).with_for_update()
-            .execution_options(populate_existing=True)).all()
-        by_id = {row.id: row for row in rows}
+        by_id = {row.id: row for row in self._locked(LedgerAccount.id.in_(ids.values()))}
         return {key: by_id[account_id] for key, account_id in ids.items()}
+
+    def _locked(self, condition) -> list[LedgerAccount]:
+        return list(self.session.scalars(
+            select(LedgerAccount).where(condition).order_by(LedgerAccount.id)
+            .with_for_update().execution_options(populate_existing=True)).all())
 
     def flush(self, locked: dict[tuple, LedgerAccount] | None = None) -> list[Entry]:
         """Write the entries not posted before; returns those written."""
         session = self.session
+        if not self.entries:
+            return []
         insert = chart.dialect_insert(session)
         now = utcnow()
-        written: list[tuple[Entry, int]] = []
-        for entry in self.entries:
-            entry_id = session.execute(
-                insert(JournalEntry).values(
-                    merchant_id=entry.merchant_id, currency=entry.currency,
-                    livemode=entry.livemode, kind=entry.kind, source_id=entry.source_id,
-                    created_at=now)
-                .on_conflict_do_nothing(index_elements=["source_id", "kind"])
-                .returning(JournalEntry.id)).scalar()
-            if entry_id is not None:
-                written.append((entry, entry_id))
-        self.entries = []
+        entries, self.entries = self.entries, []
+        inserted = session.execute(
+            insert(JournalEntry).values([
+                {"merchant_id": e.merchant_id, "currency": e.currency, "livemode": e.livemode,
+                 "kind": e.kind, "source_id": e.source_id, "created_at": now}
+                for e in entries])
+            .on_conflict_do_nothing(index_elements=["source_id", "kind"])
+            .returning(JournalEntry.id, JournalEntry.source_id, JournalEntry.kind)).all()
+        new_ids = {(source_id, kind): entry_id for entry_id, source_id, kind in inserted}
+        written = [(e, new_ids[(e.source_id, e.kind)]) for e in entries
+                   if (e.source_id, e.kind) in new_ids]
         if not written:
             return []
         keys = sorted({(e.merchant_id, e.currency, e.livemode, line.kind)
@@ -119,13 +131,15 @@ class Posting:
                 sign = 1 if line.side == "credit" else -1
                 deltas[account.id] = deltas.get(account.id, 0) + sign * line.amount
         session.execute(insert(JournalLine), rows)
-        for account_id in sorted(deltas):
-            if deltas[account_id]:
-                session.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
-                                .values(balance=LedgerAccount.balance + deltas[account_id])
-                                .execution_options(synchronize_session=False))
+        moved = {account_id: d for account_id, d in deltas.items() if d}
+        if moved:
+            # One statement for every account; the rows are already locked in id order.
+            session.execute(update(LedgerAccount).where(LedgerAccount.id.in_(moved))
+                            .values(balance=LedgerAccount.balance + case(
+                                moved, value=LedgerAccount.id, else_=0))
+                            .execution_options(synchronize_session=False))
         for account in locked.values():
-            if account.id in deltas:
+            if account.id in moved:
                 session.expire(account, ["balance"])
         self._add_totals([e for e, _ in written], now)
         return [e for e, _ in written]
