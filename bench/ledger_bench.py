@@ -151,6 +151,42 @@ def phase_ledger(stack: Stack, runs: int = 3, big: int = 1_000_000,
             "growth_p99": growth}
 
 
+def posting_cost(stack: Stack, per_round: int = 150, rounds: int = 4) -> dict:
+    """In-process: ms per ``process_payment`` (sandbox, no latency) with the ledger posting
+    and with the hook replaced by a no-op, alternating rounds (ratios within one run)."""
+    from shared.config import Config
+    from shared.ledger import posting
+    from shared.payments import service
+    from shared.payments.processing import process_payment
+    config = Config.from_env(stack.env)
+    real = posting.payment_completed
+
+    def one_round() -> float:
+        with stack.db.transaction() as session:
+            ids = [service.create_payment(session, config, stack.merchant_id, {
+                "amount": 1000 + i, "currency": "INR",
+                "payment_method": {"type": "card", "token": "tok_success"}}).id
+                for i in range(per_round)]
+        started = time.perf_counter()
+        for payment_id in ids:
+            process_payment(stack.db, config, payment_id)
+        return (time.perf_counter() - started) * 1000 / per_round
+
+    samples: dict[str, list[float]] = {"with_ledger": [], "without": []}
+    try:
+        for _ in range(rounds):
+            posting.payment_completed = real  # type: ignore[method-assign]
+            samples["with_ledger"].append(one_round())
+            posting.payment_completed = lambda session, payment: None  # type: ignore
+            samples["without"].append(one_round())
+    finally:
+        posting.payment_completed = real  # type: ignore[method-assign]
+    med = {k: round(sorted(v)[len(v) // 2], 2) for k, v in samples.items()}
+    return {"ms_per_payment": med,
+            "posting_ms": round(med["with_ledger"] - med["without"], 2),
+            "rounds": rounds, "per_round": per_round}
+
+
 def render(result: dict) -> str:
     lines = [f"## {result['title']}", "", "| request | p99 @small ms | p99 @large ms | growth |",
              "|---|---|---|---|"]
@@ -159,6 +195,11 @@ def render(result: dict) -> str:
                      f"{result['large'][name].get('p99_ms')} | {result['growth_p99'][name]} |")
     lines += ["", "Target: growth <= 1.5x. The summary report groups the payments of its range "
               "(index range scan), so it grows with the payments in the range.", ""]
+    if "posting" in result:
+        cost = result["posting"]
+        lines += [f"Posting cost (in-process process_payment, median of {cost['rounds']} "
+                  f"rounds of {cost['per_round']}): {cost['ms_per_payment']} ms per payment, "
+                  f"the ledger adds {cost['posting_ms']} ms.", ""]
     return "\n".join(lines)
 
 
@@ -167,11 +208,17 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--posting-only", action="store_true")
     args = parser.parse_args(argv)
     started = time.monotonic()
     stack = Stack()
     try:
+        posting = posting_cost(stack)
+        if args.posting_only:
+            print(json.dumps(posting, indent=1))
+            return 0
         result = phase_ledger(stack, args.runs, args.big, args.small)
+        result["posting"] = posting
     finally:
         stack.close()
     OUT_DIR.mkdir(parents=True, exist_ok=True)

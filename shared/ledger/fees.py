@@ -3,6 +3,7 @@ rounded half up, never more than the amount. Per merchant and currency, else the
 ``FEE_BPS`` / ``FEE_FIXED``."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -26,11 +27,26 @@ def compute_fee(amount: int, schedule: Schedule) -> int:
     return min(amount, percentage + schedule.fee_fixed)
 
 
+# Schedules rarely change: kept in process for CACHE_TTL_S (a change made in another process is
+# used everywhere within that time), so a payment's posting does not read it every time.
+CACHE_TTL_S = 30.0
+_cache: dict[tuple[str, str], tuple[float, Schedule | None]] = {}
+
+
 def schedule_for(session: Session, merchant_id: str, currency: str) -> Schedule:
-    row = session.execute(select(FeeSchedule.fee_bps, FeeSchedule.fee_fixed).where(
-        FeeSchedule.merchant_id == merchant_id, FeeSchedule.currency == currency)).first()
-    if row is not None:
-        return Schedule(row.fee_bps, row.fee_fixed)
+    key = (merchant_id, currency)
+    cached = _cache.get(key)
+    if cached is not None and cached[0] > time.monotonic():
+        schedule = cached[1]
+    else:
+        row = session.execute(select(FeeSchedule.fee_bps, FeeSchedule.fee_fixed).where(
+            FeeSchedule.merchant_id == merchant_id, FeeSchedule.currency == currency)).first()
+        schedule = Schedule(row.fee_bps, row.fee_fixed) if row is not None else None
+        if len(_cache) > 10_000:
+            _cache.clear()
+        _cache[key] = (time.monotonic() + CACHE_TTL_S, schedule)
+    if schedule is not None:
+        return schedule
     defaults = settings.current()
     return Schedule(defaults.fee_bps, defaults.fee_fixed)
 
@@ -49,4 +65,5 @@ def set_schedule(session: Session, merchant_id: str, currency: str, fee_bps: int
     else:
         row.fee_bps, row.fee_fixed = fee_bps, fee_fixed
     session.flush()
+    _cache.pop((merchant_id, currency), None)
     return row

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -100,6 +100,8 @@ class Posting:
         session = self.session
         if not self.entries:
             return []
+        if session.get_bind().dialect.name == "postgresql":
+            return self._flush_one_statement(locked)
         insert = chart.dialect_insert(session)
         now = utcnow()
         entries, self.entries = self.entries, []
@@ -143,6 +145,74 @@ class Posting:
                 session.expire(account, ["balance"])
         self._add_totals([e for e, _ in written], now)
         return [e for e, _ in written]
+
+    def _flush_one_statement(self, locked: dict[tuple, LedgerAccount] | None) -> list[Entry]:
+        """PostgreSQL: the accounts locked in id order, then entries, lines, balances and daily
+        totals in one statement (data-modifying CTEs), so a payment's posting costs two round
+        trips. Entries already posted (same source and kind) are skipped with all they carry."""
+        entries, self.entries = self.entries, []
+        keys = sorted({(e.merchant_id, e.currency, e.livemode, line.kind)
+                       for e in entries for line in e.lines if line.amount})
+        if locked is None or not all(k in locked for k in keys):
+            locked = self.lock_accounts(keys)
+        params: dict = {"now": utcnow()}
+        entry_rows, line_rows, total_rows = [], [], []
+        for i, e in enumerate(entries):
+            params.update({f"e{i}_s": e.source_id, f"e{i}_k": e.kind, f"e{i}_m": e.merchant_id,
+                           f"e{i}_c": e.currency, f"e{i}_l": e.livemode})
+            entry_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
+                              f"CAST(:e{i}_m AS varchar), CAST(:e{i}_c AS varchar), "
+                              f"CAST(:e{i}_l AS boolean))")
+            for j, line in enumerate(x for x in e.lines if x.amount):
+                account = locked[(e.merchant_id, e.currency, e.livemode, line.kind)]
+                params.update({f"l{i}_{j}_a": account.id, f"l{i}_{j}_d": line.side,
+                               f"l{i}_{j}_n": line.amount})
+                line_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
+                                 f"CAST(:l{i}_{j}_a AS bigint), CAST(:l{i}_{j}_d AS varchar), "
+                                 f"CAST(:l{i}_{j}_n AS bigint))")
+            if e.totals:
+                params[f"t{i}_day"] = e.day or params["now"].date()
+                cells = ", ".join(f"CAST(:t{i}_{c} AS bigint)" for c in _TOTAL_COLUMNS)
+                params.update({f"t{i}_{c}": e.totals.get(c, 0) for c in _TOTAL_COLUMNS})
+                total_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
+                                  f"CAST(:t{i}_day AS date), {cells})")
+        totals_cte = ""
+        if total_rows:
+            columns = ", ".join(_TOTAL_COLUMNS)
+            sums = ", ".join(f"sum(tv.{c})" for c in _TOTAL_COLUMNS)
+            updates = ", ".join(f"{c} = ledger_daily_totals.{c} + EXCLUDED.{c}"
+                                for c in _TOTAL_COLUMNS)
+            totals_cte = f""",
+            tv(source_id, kind, day, {columns}) AS (VALUES {", ".join(total_rows)}),
+            t AS (INSERT INTO ledger_daily_totals (merchant_id, livemode, currency, day,
+                                                   {columns})
+                  SELECT v.merchant_id, v.livemode, v.currency, tv.day, {sums}
+                  FROM tv JOIN e USING (source_id, kind)
+                  JOIN v USING (source_id, kind)
+                  GROUP BY v.merchant_id, v.livemode, v.currency, tv.day
+                  ON CONFLICT (merchant_id, livemode, currency, day) DO UPDATE SET {updates})"""
+        statement = f"""
+            WITH v(source_id, kind, merchant_id, currency, livemode) AS (
+                VALUES {", ".join(entry_rows)}),
+            e AS (INSERT INTO ledger_entries (merchant_id, currency, livemode, kind, source_id,
+                                              created_at)
+                  SELECT merchant_id, currency, livemode, kind, source_id, :now FROM v
+                  ON CONFLICT (source_id, kind) DO NOTHING RETURNING id, source_id, kind),
+            lv(source_id, kind, account_id, side, amount) AS (VALUES {", ".join(line_rows)}),
+            l AS (INSERT INTO ledger_lines (entry_id, account_id, side, amount)
+                  SELECT e.id, lv.account_id, lv.side, lv.amount
+                  FROM lv JOIN e USING (source_id, kind)
+                  RETURNING account_id, side, amount),
+            u AS (UPDATE ledger_accounts a SET balance = a.balance + d.delta
+                  FROM (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
+                                                    ELSE -amount END) AS delta
+                        FROM l GROUP BY account_id) d
+                  WHERE a.id = d.account_id RETURNING a.id){totals_cte}
+            SELECT source_id, kind FROM e"""
+        written = set(self.session.execute(text(statement), params).tuples().all())
+        for account in locked.values():
+            self.session.expire(account, ["balance"])
+        return [e for e in entries if (e.source_id, e.kind) in written]
 
     def _add_totals(self, entries: list[Entry], now: datetime) -> None:
         sums: dict[tuple, dict[str, int]] = {}
