@@ -44,4 +44,4 @@ class Summary(MethodView):
         """Counts and volume by status and provider, and the success rate"""
         with db().transaction() as session:
             return json_response(reports.summary(session, merchant_id(), args["start"],
-                                                 args["end"]))
+                                                 args["end"], livemode()))

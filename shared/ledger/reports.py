@@ -51,15 +51,20 @@ def _floor(kind: str, day: date) -> str:
     return id_floor(kind, int(moment.timestamp() * 1000))
 
 
-def summary(session: Session, merchant_id: str, start: date, end: date) -> dict:
+def summary(session: Session, merchant_id: str, start: date, end: date,
+            livemode: bool = False) -> dict:
     """Payments created from ``start`` to ``end`` (inclusive, UTC days): count and volume by
     status and provider per currency, and the success rate (succeeded / (succeeded +
     failed))."""
     lo, hi = _floor("payment", start), _floor("payment", end + timedelta(days=1))
+    filters = [Payment.merchant_id == merchant_id, Payment.id >= lo, Payment.id < hi]
+    mode = Payment.__table__.columns.get("livemode")
+    if mode is not None:  # payments gain ``livemode`` with test and live mode
+        filters.append(mode == livemode)
     rows = session.execute(
         select(Payment.currency, Payment.status, Payment.provider, func.count(),
                func.sum(Payment.amount))
-        .where(Payment.merchant_id == merchant_id, Payment.id >= lo, Payment.id < hi)
+        .where(*filters)
         .group_by(Payment.currency, Payment.status, Payment.provider)
         .order_by(Payment.currency, Payment.status, Payment.provider)).tuples().all()
     by_status: list[dict] = []
