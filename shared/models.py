@@ -10,7 +10,10 @@ from shared.ledger.models import (
     JournalEntry,
     JournalLine,
     LedgerAccount,
+    PaymentDailySummary,
+    PaymentSummaryDay,
     Payout,
+    RollupState,
     SandboxBankTransfer,
 )
 from shared.merchants.models import ApiKey, Merchant
@@ -25,5 +28,6 @@ __all__ = [
     "OutboxMessage", "Payment", "ProviderEvent", "Refund", "SandboxCharge",
     "TransactionAttempt", "WebhookEndpoint", "WebhookLog",
     "BalanceTransaction", "DailyTotal", "FeeSchedule", "JournalEntry", "JournalLine",
-    "LedgerAccount", "Payout", "SandboxBankTransfer",
+    "LedgerAccount", "PaymentDailySummary", "PaymentSummaryDay", "Payout", "RollupState",
+    "SandboxBankTransfer",
 ]

@@ -22,6 +22,7 @@ celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
     "release-available-balance": {"task": "gateway.release_available_balance",
                                   "schedule": 60.0},
     "daily-payouts": {"task": "gateway.daily_payouts", "schedule": 3600.0},
+    "refresh-payment-summary": {"task": "gateway.refresh_payment_summary", "schedule": 60.0},
     "sweep-pending-payouts": {"task": "gateway.sweep_pending_payouts",
                               "schedule": config.sweep_interval_s},
     # Webhook retries live in the database; this sends whatever is due. A tick that waited

@@ -32,3 +32,9 @@ def process_payout(payout_id: str) -> str:
 @gateway_task("gateway.sweep_pending_payouts")
 def sweep_pending_payouts() -> int:
     return payouts.requeue_stuck_payouts(context.db(), context.config().stuck_pending_after_s)
+
+
+@gateway_task("gateway.refresh_payment_summary")
+def refresh_payment_summary() -> int:
+    from shared.ledger import summary_rollup
+    return summary_rollup.refresh(context.db())

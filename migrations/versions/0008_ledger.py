@@ -333,6 +333,42 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger_lines", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ledger_lines_entry_id"), ["entry_id"], unique=False)
 
+    op.create_table(
+        "ledger_rollup_state",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("through", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_ledger_rollup_state")),
+    )
+    op.create_table(
+        "payment_daily_summaries",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  autoincrement=True, nullable=False),
+        sa.Column("merchant_id", sa.String(length=40), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("provider", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=24), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("volume", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_daily_summaries")),
+    )
+    with op.batch_alter_table("payment_daily_summaries", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_daily_summaries_bucket",
+                              ["merchant_id", "livemode", "day", "currency", "provider",
+                               "status"], unique=True)
+    op.create_table(
+        "payment_summary_days",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+                  autoincrement=True, nullable=False),
+        sa.Column("merchant_id", sa.String(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_summary_days")),
+    )
+    with op.batch_alter_table("payment_summary_days", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payment_summary_days_merchant_id_day"),
+                              ["merchant_id", "day"], unique=True)
     if op.get_bind().dialect.name == "postgresql":
         _create_triggers()
 
@@ -340,6 +376,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _drop_triggers()
+    with op.batch_alter_table("payment_summary_days", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_summary_days_merchant_id_day"))
+    op.drop_table("payment_summary_days")
+    with op.batch_alter_table("payment_daily_summaries", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_daily_summaries_bucket")
+    op.drop_table("payment_daily_summaries")
+    op.drop_table("ledger_rollup_state")
     with op.batch_alter_table("ledger_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_lines_entry_id"))
 

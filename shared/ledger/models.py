@@ -175,3 +175,41 @@ class DailyTotal(Base):
     payment_count: Mapped[int] = mapped_column(Integer, default=0)
     refund_count: Mapped[int] = mapped_column(Integer, default=0)
     payout_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PaymentDailySummary(Base):
+    """The summary report's rollup: payments created on a UTC day, by currency, provider and
+    status. Rebuilt per (merchant, day) by ``shared.ledger.summary_rollup`` for days whose
+    payments changed, so a year's summary reads at most a few thousand rows."""
+    __tablename__ = "payment_daily_summaries"
+    __table_args__ = (Index("ix_payment_daily_summaries_bucket", "merchant_id", "livemode",
+                            "day", "currency", "provider", "status", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False)
+    day: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24))
+    count: Mapped[int] = mapped_column(Integer)
+    volume: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaymentSummaryDay(Base):
+    """Which (merchant, day) buckets of the rollup exist, and when they were rebuilt."""
+    __tablename__ = "payment_summary_days"
+    __table_args__ = (Index(None, "merchant_id", "day", unique=True),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    merchant_id: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RollupState(Base):
+    """How far each rollup has read changes (``payments.updated_at``)."""
+    __tablename__ = "ledger_rollup_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    through: Mapped[datetime] = mapped_column(UTCDateTime)

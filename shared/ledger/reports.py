@@ -2,20 +2,20 @@
 
 Settlement reads the daily rollup (``ledger_daily_totals``) that every posting keeps up to date
 in its own transaction, so a year is at most 366 rows per currency whatever the volume, and the
-report matches the ledger to the minor unit. Summary counts payments created in the range by
-status and provider with one grouped query over the ``(merchant_id, id)`` index range.
+report matches the ledger to the minor unit. Summary reads the payments' daily rollup
+(``summary_rollup``) for past days and counts the rest (today) live.
 """
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.ids import id_floor
-from shared.ledger.models import DailyTotal
+from shared.ledger import summary_rollup
+from shared.ledger.models import DailyTotal, PaymentDailySummary
 from shared.payments.models import Payment
 
 SETTLEMENT_COLUMNS = ("date", "currency", "gross", "refunds", "fees", "net", "payouts",
@@ -46,27 +46,38 @@ def settlement_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def _floor(kind: str, day: date) -> str:
-    moment = datetime.combine(day, time(0), tzinfo=UTC)
-    return id_floor(kind, int(moment.timestamp() * 1000))
-
-
 def summary(session: Session, merchant_id: str, start: date, end: date,
             livemode: bool = False) -> dict:
     """Payments created from ``start`` to ``end`` (inclusive, UTC days): count and volume by
     status and provider per currency, and the success rate (succeeded / (succeeded +
     failed))."""
-    lo, hi = _floor("payment", start), _floor("payment", end + timedelta(days=1))
-    filters = [Payment.merchant_id == merchant_id, Payment.id >= lo, Payment.id < hi]
     mode = Payment.__table__.columns.get("livemode")
-    if mode is not None:  # payments gain ``livemode`` with test and live mode
-        filters.append(mode == livemode)
-    rows = session.execute(
-        select(Payment.currency, Payment.status, Payment.provider, func.count(),
-               func.sum(Payment.amount))
-        .where(*filters)
-        .group_by(Payment.currency, Payment.status, Payment.provider)
-        .order_by(Payment.currency, Payment.status, Payment.provider)).tuples().all()
+    counted: dict[tuple[str, str, str], list[int]] = {}
+    done = summary_rollup.rolled_up_days(session, merchant_id, start, end)
+    if done:
+        r = PaymentDailySummary
+        for currency, status, provider, count, volume in session.execute(
+                select(r.currency, r.status, r.provider, func.sum(r.count), func.sum(r.volume))
+                .where(r.merchant_id == merchant_id, r.livemode == livemode,
+                       r.day.in_(sorted(done)))
+                .group_by(r.currency, r.status, r.provider)).tuples():
+            sums = counted.setdefault((currency, status, provider), [0, 0])
+            sums[0] += int(count)
+            sums[1] += int(volume or 0)
+    for first, last in summary_rollup.live_ranges(start, end, done):
+        lo, hi = summary_rollup.id_range(first, last)
+        filters = [Payment.merchant_id == merchant_id, Payment.id >= lo, Payment.id < hi]
+        if mode is not None:  # payments gain ``livemode`` with test and live mode
+            filters.append(mode == livemode)
+        for currency, status, provider, count, volume in session.execute(
+                select(Payment.currency, Payment.status, Payment.provider, func.count(),
+                       func.sum(Payment.amount))
+                .where(*filters)
+                .group_by(Payment.currency, Payment.status, Payment.provider)).tuples():
+            sums = counted.setdefault((currency, status, provider), [0, 0])
+            sums[0] += int(count)
+            sums[1] += int(volume or 0)
+    rows = [(c, s, p, n, v) for (c, s, p), (n, v) in sorted(counted.items())]
     by_status: list[dict] = []
     by_provider: dict[tuple, dict] = {}
     totals: dict[str, dict] = {}

@@ -130,3 +130,46 @@ def test_ledger_routes_are_in_the_openapi_document(client):
                  "/api/v1/reports/summary"):
         assert path in paths, path
     assert "requestBody" in paths["/api/v1/payouts"]["post"]
+
+
+def test_summary_from_the_rollup_equals_counting_live_and_follows_later_changes(
+        client, merchant, db, config):
+    """Payments of earlier days are read from the rollup once it was rebuilt after the day
+    ended; a later status change (a refund) shows after the next rebuild."""
+    from shared.ids import new_id
+    from shared.ledger import summary_rollup
+    from shared.payments.models import Payment
+    h = merchant["headers"]
+    now = utcnow()
+    made = []
+    with db.transaction() as session:
+        for days_ago, status, amount in ((3, "completed", 1_000), (3, "failed", 2_000),
+                                         (2, "completed", 4_000), (1, "refunded", 8_000)):
+            at = now - timedelta(days=days_ago)
+            payment = Payment(id=new_id("payment", int(at.timestamp() * 1000)),
+                              merchant_id=merchant["merchant_id"], amount=amount,
+                              currency="INR", status=status, amount_refunded=0,
+                              amount_refund_reserved=0, provider="sandbox",
+                              payment_method={"type": "card", "token": "tok_success"},
+                              metadata_={}, attempts=1, created_at=at, updated_at=now)
+            session.add(payment)
+            made.append(payment.id)
+    start = (now - timedelta(days=5)).date().isoformat()
+    url = f"/api/v1/reports/summary?from={start}&to={today()}"
+    live = client.get(url, headers=h).get_json()
+    assert summary_rollup.refresh(db) == 3  # three earlier days changed
+    assert summary_rollup.refresh(db) == 3  # the margin re-reads the last 30 s: harmless
+    with db.transaction() as session:
+        assert summary_rollup.rolled_up_days(session, merchant["merchant_id"],
+                                             (now - timedelta(days=5)).date(),
+                                             now.date()) != set()
+    assert client.get(url, headers=h).get_json() == live
+    inr = next(c for c in live["currencies"] if c["currency"] == "INR")
+    assert (inr["count"], inr["volume"], inr["succeeded"], inr["failed"]) == (4, 15_000, 3, 1)
+    # A payment of three days ago is refunded now.
+    with db.transaction() as session:
+        session.get(Payment, made[0]).status = "refunded"
+    summary_rollup.refresh(db)
+    statuses = {s["status"]: s["count"] for s in
+                client.get(url, headers=h).get_json()["by_status"]}
+    assert statuses == {"refunded": 2, "failed": 1, "completed": 1}

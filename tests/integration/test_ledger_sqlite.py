@@ -42,5 +42,11 @@ def test_the_ledger_works_on_sqlite(tmp_path):
             assert balance.get_balance(session, merchant_id)["available"] == [
                 {"currency": "INR", "amount": 800}]
         assert check(db) == []
+        from shared.ledger import reports, summary_rollup
+        assert summary_rollup.refresh(db) == 1
+        with db.transaction() as session:
+            today = utcnow().date()
+            (inr,) = reports.summary(session, merchant_id, today, today)["currencies"]
+        assert (inr["count"], inr["volume"]) == (1, 10_000)
     finally:
         db.dispose()
