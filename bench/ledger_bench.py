@@ -5,8 +5,8 @@ phase ``6`` of ``make bench``).
 Rows are generated in PostgreSQL with one ``INSERT ... SELECT generate_series`` per table and
 batch: payments spread evenly over the last 365 days (ids time-ordered like real ones), their
 balance transactions, the daily totals the postings keep, and the account balances they add up
-to; then the summary rollup is rebuilt by its own periodic job (timed). Journal lines are not generated: no measured request reads them (``gateway ledger-check``
-does, offline).
+to; then the summary rollup is rebuilt by its own periodic job (timed). Journal lines are not
+generated: no measured request reads them (``gateway ledger-check`` does, offline).
 """
 from __future__ import annotations
 
