@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from bench.ledger_chaos import ledger_problems
 from bench.receiver import ReceiverProcess
 from bench.stack import (
     OUT_DIR,
@@ -147,12 +148,12 @@ def _check(stack: Stack, receiver: ReceiverProcess, flow: Flow, since: str) -> d
             "refunds": len(flow.refunds), "refunds_open": refunds_open,
             "events": len(events), "undelivered": len(undelivered),
             "undelivered_without_log": no_log, "overdue_logs": overdue,
-            "gave_up": flow.given_up}
+            "gave_up": flow.given_up, "ledger_problems": len(ledger_problems(stack))}
 
 
 def _settled(c: dict) -> bool:
     return not (c["lost"] or c["double_charged"] or c["undelivered"] or c["overdue_logs"]
-                or c["refunds_open"])
+                or c["refunds_open"] or c["ledger_problems"])
 
 
 def main() -> int:

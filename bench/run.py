@@ -1,11 +1,13 @@
 """``make bench``: measured speed of the gateway on this machine, on loopback.
 
-Phases (``python -m bench.run --phases 1,2,3,4,5 --runs 3``):
+Phases (``python -m bench.run --phases 1,2,3,4,5,6 --runs 3``):
 1. POST /api/v1/payments under wrk at 32 and 64 connections, against a naive floor app.
 2. Worker throughput draining a 10,000-payment backlog, against a no-op task.
 3. End to end: POST -> signed payment.completed at a local receiver, at a steady rate.
 4. Webhook fan-out to slow receivers, then with one endpoint that never answers.
 5. List and queue-status latency at 10,000 and 1,000,000 rows.
+6. Ledger: balance, balance transactions and reports at 10,000 and 1,000,000 payments
+   (bench/ledger_bench.py).
 
 Figures are medians of ``--runs`` runs. Results go to var/bench/latest.{json,md} (and a
 timestamped copy).
@@ -318,6 +320,9 @@ def render_markdown(report: dict) -> str:
                          + (f" {s['small'][name]['note']}" if 'note' in s['small'][name]
                             else ""))
         lines += ["", "Target: growth <= 1.5x.", ""]
+    if "6" in p:
+        from bench import ledger_bench
+        lines += [ledger_bench.render(p["6"])]
     for note in report.get("notes", []):
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"
@@ -325,7 +330,7 @@ def render_markdown(report: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default="1,2,3,4,5")
+    parser.add_argument("--phases", default="1,2,3,4,5,6")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--big", type=int, default=1_000_000)
     args = parser.parse_args(argv)
@@ -370,6 +375,9 @@ def main(argv=None) -> int:
                     attempt("4", lambda: webhooks_phases.phase_fan_out(stack))
         if "5" in phases:
             attempt("5", lambda: phase_scale(stack, args.runs, args.big))
+        if "6" in phases:
+            from bench import ledger_bench
+            attempt("6", lambda: ledger_bench.phase_ledger(stack, args.runs, args.big))
     finally:
         stack.close()
     report["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -86,6 +86,33 @@ def cmd_create_user(args, config: Config) -> int:
                            name=args.name or args.email.split("@", 1)[0], role=args.role,
                            password=password, actor=CLI_ACTOR)
     _print(args, {"user_id": user.id}, f"user {user.id} ({user.email}, {user.role}) created")
+def cmd_ledger_check(args, config: Config) -> int:
+    from shared.ledger.check import check
+    found = check(_db(config))
+    if args.json:
+        print(json.dumps({"ok": not found, "problems": found}))
+    elif found:
+        for problem in found:
+            print(problem)
+    else:
+        print("ledger ok: every entry balances and the invariant holds", file=sys.stderr)
+    return 1 if found else 0
+
+
+def cmd_set_fee_schedule(args, config: Config) -> int:
+    from shared.ledger.fees import set_schedule
+    from shared.merchants.models import Merchant
+    with _db(config).transaction() as session:
+        if session.get(Merchant, args.merchant) is None:
+            raise GatewayError(f"no merchant {args.merchant}", param="merchant")
+        try:
+            set_schedule(session, args.merchant, args.currency, args.fee_bps, args.fee_fixed)
+        except ValueError as exc:
+            raise GatewayError(str(exc)) from None
+    _print(args, {"merchant_id": args.merchant, "currency": args.currency,
+                  "fee_bps": args.fee_bps, "fee_fixed": args.fee_fixed},
+           f"fee schedule for {args.merchant} {args.currency}: {args.fee_bps} bps + "
+           f"{args.fee_fixed}")
     return 0
 
 
@@ -131,6 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("create-operator-key", help="issue an operator credential")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_create_operator_key)
+
+    p = sub.add_parser("ledger-check", help="verify the ledger balances and the invariant")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_ledger_check)
+
+    p = sub.add_parser("set-fee-schedule", help="a merchant's fee for one currency")
+    p.add_argument("--merchant", required=True)
+    p.add_argument("--currency", required=True)
+    p.add_argument("--fee-bps", type=int, required=True)
+    p.add_argument("--fee-fixed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_set_fee_schedule)
 
     p = sub.add_parser("dev", help="run API, worker and beat on embedded defaults")
     p.add_argument("--port", type=int, default=8000)

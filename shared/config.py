@@ -178,6 +178,12 @@ class Config:
     twilio_api_base: str = "https://api.twilio.com"
     notification_max_attempts: int = 6
     notification_retry_base_s: int = 30
+    # Ledger (SPEC "Ledger, balances and payouts"): default fee schedule, settlement delay,
+    # automatic payouts.
+    fee_bps: int = 200
+    fee_fixed: int = 0
+    settlement_delay_s: int = 2 * 24 * 3600
+    payout_schedule: str = "manual"
     providers: ProviderCredentials = field(default_factory=ProviderCredentials)
 
     @property
@@ -251,8 +257,17 @@ class Config:
             twilio_api_base=env.get("TWILIO_API_BASE") or "https://api.twilio.com",
             notification_max_attempts=_int(env, "NOTIFICATION_MAX_ATTEMPTS", 6),
             notification_retry_base_s=_int(env, "NOTIFICATION_RETRY_BASE_S", 30),
+            fee_bps=_int(env, "FEE_BPS", 200),
+            fee_fixed=_int(env, "FEE_FIXED", 0),
+            settlement_delay_s=_int(env, "SETTLEMENT_DELAY_S", 2 * 24 * 3600),
+            payout_schedule=env.get("PAYOUT_SCHEDULE", "manual").strip() or "manual",
             providers=ProviderCredentials.from_env(env),
         )
+        if config.payout_schedule not in ("manual", "daily"):
+            raise ConfigurationError(
+                f"PAYOUT_SCHEDULE must be 'manual' or 'daily', got {config.payout_schedule!r}")
+        if not 0 <= config.fee_bps <= 10_000 or config.fee_fixed < 0:
+            raise ConfigurationError("FEE_BPS must be 0..10000 and FEE_FIXED at least 0")
         config.check()
         return config
 

@@ -16,7 +16,7 @@ PREFIXES = {
     "order": "ord", "payment": "pay", "refund": "rfnd", "event": "evt",
     "webhook_endpoint": "we", "webhook_log": "whl", "merchant": "mer", "api_key": "key",
     "user": "usr", "audit_log": "aud", "refresh_token": "rtk", "session": "ses",
-    "checkout_session": "cs",
+    "checkout_session": "cs", "balance_transaction": "txn", "payout": "po",
 }
 
 

@@ -4,6 +4,19 @@ from shared.checkout.models import CheckoutSession
 from shared.db import Base
 from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
+from shared.ledger.models import (
+    BalanceTransaction,
+    DailyTotal,
+    FeeSchedule,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    PaymentDailySummary,
+    PaymentSummaryDay,
+    Payout,
+    RollupState,
+    SandboxBankTransfer,
+)
 from shared.merchants.models import ApiKey, Merchant
 from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
@@ -18,8 +31,9 @@ from shared.webhooks.models import WebhookEndpoint, WebhookLog
 __all__ = [
     "AuditLog", "ApiKey", "Base", "CheckoutSession", "Event", "IdempotencyKey", "Merchant",
     "Order", "OutboxMessage", "Payment", "ProviderAlert", "ProviderEvent", "Refund",
-    "SandboxCharge",
-    "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User", "RefreshToken",
-    "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit", "Notification",
-    "NotificationSettings",
+    "SandboxCharge", "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User",
+    "RefreshToken", "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit",
+    "Notification", "NotificationSettings", "BalanceTransaction", "DailyTotal", "FeeSchedule",
+    "JournalEntry", "JournalLine", "LedgerAccount", "PaymentDailySummary", "PaymentSummaryDay",
+    "Payout", "RollupState", "SandboxBankTransfer",
 ]

@@ -14,12 +14,21 @@ from shared.periodic_log import demote_periodic_ticks
 config = Config.from_env()
 celery = make_celery(config)
 celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
-                            "worker.webhook_tasks", "worker.notification_tasks"], beat_schedule={
+                            "worker.webhook_tasks", "worker.notification_tasks",
+                            "worker.ledger_tasks"], beat_schedule={
     "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
     "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
                          "schedule": config.sweep_interval_s},
     "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
     "purge-published-outbox": {"task": "gateway.purge_published_outbox", "schedule": 3600.0},
+    # Ledger: pending money becomes available at available_on; daily payouts (if
+    # PAYOUT_SCHEDULE=daily; once per day per merchant and currency); lost payout jobs.
+    "release-available-balance": {"task": "gateway.release_available_balance",
+                                  "schedule": 60.0},
+    "daily-payouts": {"task": "gateway.daily_payouts", "schedule": 3600.0},
+    "refresh-payment-summary": {"task": "gateway.refresh_payment_summary", "schedule": 60.0},
+    "sweep-pending-payouts": {"task": "gateway.sweep_pending_payouts",
+                              "schedule": config.sweep_interval_s},
     # Webhook retries live in the database; this sends whatever is due. A tick that waited
     # in the queue longer than a few seconds is superseded by a newer one, so it expires.
     "dispatch-due-webhooks": {"task": "gateway.dispatch_due_webhooks", "schedule": 1.0,

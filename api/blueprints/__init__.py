@@ -13,7 +13,8 @@ def register_blueprints(app: Flask, api: Api) -> None:
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
                  "payment_actions", "auth", "me", "users", "api_keys",
-                 "audit_logs", "risk", "notification_settings", "checkout_sessions"):
+                 "audit_logs", "risk", "notification_settings", "checkout_sessions",
+                 "balance", "payouts", "reports"):
         try:
             module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
         except ModuleNotFoundError as exc:

@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0011_protection'
-down_revision = '0007_web'
+down_revision = '0008_ledger'
 branch_labels = None
 depends_on = None
 

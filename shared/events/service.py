@@ -15,7 +15,7 @@ from shared.pagination import Page, keyset_page
 EVENT_TYPES = (
     "payment.created", "payment.processing", "payment.completed", "payment.failed",
     "payment.canceled", "payment.refunded", "refund.created", "refund.completed",
-    "refund.failed", "order.paid", "ping",
+    "refund.failed", "order.paid", "ping", "payout.paid", "payout.failed",
     "payment.late_capture",  # money captured after the payment was final (review.py)
 )
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
+from shared.ledger import posting as ledger_posting
 from shared.orders import service as order_service
 from shared.payments.models import Payment
 from shared.payments.review import flag_amount_mismatch
@@ -50,6 +51,7 @@ def apply_payment_result(session: Session, payment: Payment, result: PaymentResu
     if result.outcome is Outcome.SUCCEEDED:
         payment.next_action = None if payment.status == "processing" else payment.next_action
         if move_payment(session, payment, "completed", "payment.completed"):
+            ledger_posting.payment_completed(session, payment)
             if payment.order_id:
                 order_service.mark_paid(session, payment.order_id, payment.amount)
             return True

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
+from shared.ledger import posting as ledger_posting
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
 from shared.payments.review import flag_amount_mismatch
@@ -65,6 +66,7 @@ def apply_refund_result(session: Session, refund: Refund, payment: Payment,
     if result.outcome is Outcome.SUCCEEDED:
         if not move_refund(session, refund, "completed"):
             return False
+        ledger_posting.refund_completed(session, refund, payment)
         add_to_payment(session, payment, amount_refunded=refund.amount)
         full = payment.amount_refunded >= payment.amount
         move_payment(session, payment, "refunded" if full else "partially_refunded",

@@ -1,0 +1,67 @@
+"""The chart of accounts. Every account belongs to one merchant, currency and mode.
+
+Liabilities (what the gateway owes the merchant) have a positive balance when owed:
+``pending`` (settling), ``available`` (can be paid out), ``payouts_in_transit`` (sent to the
+bank, not confirmed). ``fees`` is the gateway's revenue from that merchant; ``paid_out`` what
+reached the merchant's bank. ``provider:<name>`` is the money held at each provider (an asset,
+so its credit-minus-debit balance is negative). All balances together always sum to zero.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.ledger.models import LedgerAccount
+
+PENDING = "pending"
+AVAILABLE = "available"
+IN_TRANSIT = "payouts_in_transit"
+FEES = "fees"
+PAID_OUT = "paid_out"
+
+
+def provider_kind(provider: str) -> str:
+    return f"provider:{provider}"
+
+
+def dialect_insert(session: Session) -> Callable[..., Any]:
+    """The INSERT with ON CONFLICT of the session's database (PostgreSQL, or SQLite in dev)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert
+
+
+def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode: bool,
+                    kinds: list[str]) -> dict[str, int]:
+    """The ids of these accounts, creating the missing ones (concurrently safe: a unique index
+    and ON CONFLICT DO NOTHING, in a fixed order so two creators cannot deadlock)."""
+    wanted = sorted(set(kinds))
+    query = select(LedgerAccount.kind, LedgerAccount.id).where(
+        LedgerAccount.merchant_id == merchant_id, LedgerAccount.currency == currency,
+        LedgerAccount.livemode == livemode, LedgerAccount.kind.in_(wanted))
+    found = dict(session.execute(query).tuples().all())
+    missing = [k for k in wanted if k not in found]
+    if missing:
+        insert = dialect_insert(session)
+        for kind in missing:
+            session.execute(insert(LedgerAccount).values(
+                merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,
+                balance=0).on_conflict_do_nothing())
+        found = dict(session.execute(query).tuples().all())
+    return found
+
+
+def balances(session: Session, merchant_id: str, livemode: bool,
+             kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
+    """(kind, currency, balance) of this merchant's accounts of these kinds."""
+    rows = session.execute(
+        select(LedgerAccount.kind, LedgerAccount.currency, LedgerAccount.balance)
+        .where(LedgerAccount.merchant_id == merchant_id, LedgerAccount.livemode == livemode,
+               LedgerAccount.kind.in_(kinds))
+        .order_by(LedgerAccount.currency)).tuples().all()
+    return list(rows)

@@ -1,0 +1,77 @@
+"""The hooks the payment and refund state machines call, in the transaction of the status
+change that causes the posting (the payment or refund row is already locked by the caller).
+
+- A payment becomes completed: the provider holds ``amount`` (debit ``provider:<name>``), the
+  merchant is owed it, pending (credit ``pending``); the fee moves from pending to ``fees``.
+  Its balance transaction becomes available at ``available_on``.
+- A refund becomes completed: it is taken from ``available`` and leaves the provider.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.ids import new_id
+from shared.ledger import accounts as chart
+from shared.ledger import fees, settings
+from shared.ledger.journal import Entry, Line, Posting
+from shared.ledger.models import BalanceTransaction
+
+
+def _insert_txn(session: Session, **values) -> bool:
+    """Insert a balance transaction unless one exists for (source, type); True if inserted."""
+    insert = chart.dialect_insert(session)
+    inserted = session.execute(insert(BalanceTransaction).values(**values)
+                               .on_conflict_do_nothing(index_elements=["source_id", "type"])
+                               .returning(BalanceTransaction.id)).scalar()
+    return inserted is not None
+
+
+def payment_completed(session: Session, payment) -> None:
+    livemode = bool(getattr(payment, "livemode", False))
+    schedule = fees.schedule_for(session, payment.merchant_id, payment.currency)
+    fee = fees.compute_fee(payment.amount, schedule)
+    net = payment.amount - fee
+    now = utcnow()
+    delay = settings.current().settlement_delay_s
+    common = dict(merchant_id=payment.merchant_id, currency=payment.currency,
+                  livemode=livemode, source_id=payment.id)
+    posting = Posting(session)
+    posting.add(Entry(kind="payment", lines=[
+        Line(chart.provider_kind(payment.provider), "debit", payment.amount),
+        Line(chart.PENDING, "credit", payment.amount)],
+        totals={"gross": payment.amount, "payment_count": 1}, **common))
+    if fee:
+        posting.add(Entry(kind="fee", lines=[Line(chart.PENDING, "debit", fee),
+                                             Line(chart.FEES, "credit", fee)],
+                          totals={"fees": fee}, **common))
+    if not posting.flush():
+        return  # posted before: nothing twice
+    txn_id = new_id("balance_transaction")
+    _insert_txn(session, id=txn_id, merchant_id=payment.merchant_id, livemode=livemode,
+                type="payment", amount=payment.amount, fee=fee, net=net,
+                currency=payment.currency, source_id=payment.id, status="pending",
+                available_on=now + timedelta(seconds=max(0, delay)), created_at=now)
+    if delay <= 0:
+        from shared.ledger.balance import release_transaction
+        release_transaction(session, txn_id)
+
+
+def refund_completed(session: Session, refund, payment) -> None:
+    livemode = bool(getattr(refund, "livemode", getattr(payment, "livemode", False)))
+    posting = Posting(session)
+    posting.add(Entry(
+        merchant_id=refund.merchant_id, currency=refund.currency, livemode=livemode,
+        kind="refund", source_id=refund.id,
+        lines=[Line(chart.AVAILABLE, "debit", refund.amount),
+               Line(chart.provider_kind(payment.provider), "credit", refund.amount)],
+        totals={"refunds": refund.amount, "refund_count": 1}))
+    if not posting.flush():
+        return
+    now = utcnow()
+    _insert_txn(session, id=new_id("balance_transaction"), merchant_id=refund.merchant_id,
+                livemode=livemode, type="refund", amount=-refund.amount, fee=0,
+                net=-refund.amount, currency=refund.currency, source_id=refund.id,
+                status="available", available_on=now, created_at=now)
