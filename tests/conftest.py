@@ -4,6 +4,7 @@ test. Apps and workers are built from the same Config the tests hand them."""
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 from sqlalchemy import text
@@ -99,11 +100,14 @@ class MerchantCredentials(dict):
     def __init__(self, data: dict, sign_in_owner) -> None:
         super().__init__(data)
         self._sign_in_owner = sign_in_owner
+        self._lock = threading.Lock()  # tests race requests from threads
 
     def __missing__(self, key):
         if key != "owner_headers":
             raise KeyError(key)
-        self[key] = self._sign_in_owner(self["merchant_id"])
+        with self._lock:
+            if key not in self:
+                self[key] = self._sign_in_owner(self["merchant_id"])
         return self[key]
 
 

@@ -24,6 +24,9 @@ class Settlement(MethodView):
     @requires("reports.read")
     @blp.arguments(SettlementArgs, location="query")
     @blp.response(200, SettlementReportSchema)
+    @blp.doc(responses={"200": {"content": {  # format=csv answers the same rows as CSV
+        "application/json": {"schema": {"$ref": "#/components/schemas/SettlementReport"}},
+        "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args):
         """Per day and currency: gross, refunds, fees, net, payouts (format=json|csv)"""
         with db().transaction() as session:

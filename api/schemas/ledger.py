@@ -108,11 +108,15 @@ class SettlementRowSchema(Schema):
 
 class SettlementReportSchema(Schema):
     object = fields.Constant("report.settlement")
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
     data = fields.List(fields.Nested(SettlementRowSchema))
 
 
 class SummaryReportSchema(Schema):
     object = fields.Constant("report.summary")
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
     currencies = fields.List(fields.Dict())
     by_provider = fields.List(fields.Dict())
     by_status = fields.List(fields.Dict())
