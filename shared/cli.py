@@ -86,6 +86,9 @@ def cmd_create_user(args, config: Config) -> int:
                            name=args.name or args.email.split("@", 1)[0], role=args.role,
                            password=password, actor=CLI_ACTOR)
     _print(args, {"user_id": user.id}, f"user {user.id} ({user.email}, {user.role}) created")
+    return 0
+
+
 def cmd_ledger_check(args, config: Config) -> int:
     from shared.ledger.check import check
     found = check(_db(config))
