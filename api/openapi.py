@@ -43,8 +43,10 @@ DOCS_PREFIX = "/docs"
 ASSETS_PATH = "/assets/"
 METHODS = ("get", "post", "put", "patch", "delete")
 # Statuses every operation of a given kind may answer because of a cross-cutting feature:
-# the rate limits (api/protection.py) answer 429 on any route, per credential or per IP.
-EXTRA_ERROR_STATUSES: dict[str, tuple[int, ...]] = {"authenticated": (), "any": (429,)}
+# the input guards (api/input_guards.py) answer 400 to a NUL character or JSON nested too
+# deep anywhere in a request, before routing; the rate limits (api/protection.py) answer 429
+# on any route, per credential or per IP.
+EXTRA_ERROR_STATUSES: dict[str, tuple[int, ...]] = {"authenticated": (), "any": (400, 429)}
 
 _DESCRIPTIONS = {
     400: "Invalid request: a parameter is missing, of the wrong type or out of range, or "

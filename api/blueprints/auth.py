@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_principal, users_only
 from api.responses import config, db, json_response
+from api.schemas.common import ErrorSchema
 from api.schemas.accounts import (
     LoggedOutSchema,
     LoginSchema,
@@ -27,6 +28,7 @@ class Register(MethodView):
     @blp.doc(security=[])
     @blp.arguments(RegisterSchema)
     @blp.response(201, SessionSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Signup is closed (ALLOW_SIGNUP)")
     def post(self, data):
         """Create a merchant and its owner, and sign the owner in (when ALLOW_SIGNUP)"""
         with db().transaction() as session:
@@ -42,6 +44,8 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginSchema)
     @blp.response(200, SessionSchema)
+    @blp.alt_response(401, schema=ErrorSchema,
+                      description="invalid_credentials: unknown email or wrong password")
     def post(self, data):
         """Sign in with email and password (the same 401 for an unknown email or a wrong
         password; 429 after too many failures for one email)"""
@@ -56,6 +60,9 @@ class Refresh(MethodView):
     @blp.doc(security=[])
     @blp.arguments(RefreshSchema)
     @blp.response(200, SessionSchema)
+    @blp.alt_response(401, schema=ErrorSchema,
+                      description="An unknown, expired or reused refresh token (reuse revokes "
+                                  "the whole chain)")
     def post(self, data):
         """Use a refresh token once for a new pair; a reused one revokes the whole session"""
         cfg = config()

@@ -52,7 +52,9 @@ def test_register_is_refused_when_signup_is_closed(app, client, config):
 def test_signup_defaults_open_in_development_closed_in_production(base_env):
     from shared.config import Config
     assert Config.from_env(base_env).allow_signup is True
-    prod = {**base_env, "GATEWAY_ENV": "production", "SECRET_KEY": "x" * 32}
+    prod = {**base_env, "GATEWAY_ENV": "production",
+            "SECRET_KEY": "a-strong-production-secret-0123456789",
+            "PUBLIC_BASE_URL": "https://pay.example.com"}
     assert Config.from_env(prod).allow_signup is False
     assert Config.from_env({**prod, "ALLOW_SIGNUP": "true"}).allow_signup is True
 
