@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 
 from api.auth import current_principal, users_only
 from api.responses import config, db, json_response
-from api.schemas.common import ErrorSchema
 from api.schemas.accounts import (
     LoggedOutSchema,
     LoginSchema,
@@ -15,6 +14,7 @@ from api.schemas.accounts import (
     RegisterSchema,
     SessionSchema,
 )
+from api.schemas.common import ErrorSchema
 from shared.users import service as user_service
 
 blp = Blueprint("auth", __name__, description="Users' sessions: register, login, refresh, logout")
