@@ -204,8 +204,10 @@ def _rewrite_operation(doc: dict, path: str, method: str, op: dict,
         statuses.add(400)  # a provider's callback with a bad signature is a 400 too
     if authenticated:
         statuses |= {401, 403, *EXTRA_ERROR_STATUSES["authenticated"]}
-    if _PATH_PARAM.search(path) or (has_body and authenticated):
-        statuses.add(404)  # a body may name another object (order_id, payment_id)
+    pages = any(p.get("name") == "starting_after" for p in params if "name" in p)
+    if _PATH_PARAM.search(path) or (has_body and authenticated) or pages:
+        # a body may name another object (order_id, payment_id); so may a list's cursor
+        statuses.add(404)
     if method in ("post", "put", "patch", "delete") and authenticated:
         statuses.add(409)
     if method in ("post", "put", "patch"):

@@ -24,7 +24,8 @@ class Settlement(MethodView):
     @requires("reports.read")
     @blp.arguments(SettlementArgs, location="query")
     @blp.response(200, SettlementReportSchema)
-    @blp.doc(responses={"200": {"content": {  # format=csv answers the same rows as CSV
+    @blp.doc(responses={"200": {"description": "The report (format=csv: the same rows as "
+                                               "CSV with a header row)", "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/SettlementReport"}},
         "text/csv": {"schema": {"type": "string"}}}}})
     def get(self, args):

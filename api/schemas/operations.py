@@ -10,12 +10,23 @@ class HealthSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["ok"]))
 
 
+class ProviderAlertSchema(Schema):
+    code = fields.String(required=True)
+    operation = fields.String(required=True)
+    since = fields.String(required=True)
+    last_seen = fields.String(required=True)
+
+
 class ReadySchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["ready", "unavailable"]))
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                          metadata={"description": '"ok" or what is wrong, per dependency'})
     providers = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
                             metadata={"description": '"available" or what is missing'})
+    alerts = fields.Dict(keys=fields.String(), values=fields.Nested(ProviderAlertSchema),
+                         required=True, metadata={
+                             "description": "Provider configuration errors the workers met "
+                                            "(codes only), by provider, until a call succeeds"})
     error = fields.Nested(ErrorSchema.ErrorBody, metadata={"description": "Only on 503."})
 
 

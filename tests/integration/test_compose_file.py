@@ -97,7 +97,9 @@ def test_every_provider_setting_and_the_public_url_are_passed(compose):
 def test_the_named_commands_start_and_serve_a_payment(compose, postgres, redis_server,
                                                       flush_redis, tmp_path):
     port = free_port()
-    host_env = {"SECRET_KEY": "s" * 40, "WEB_CONCURRENCY": "1", "WORKER_CONCURRENCY": "1",
+    host_env = {"SECRET_KEY": "compose-test-secret-0123456789abcdef",
+                "PUBLIC_BASE_URL": "https://pay.example.com",
+                "WEB_CONCURRENCY": "1", "WORKER_CONCURRENCY": "1",
                 "WEBHOOK_CONCURRENCY": "2",
                 # In a container $HOSTNAME is the host name Celery puts in the node name.
                 "HOSTNAME": socket.gethostname()}
@@ -138,7 +140,8 @@ def test_the_named_commands_start_and_serve_a_payment(compose, postgres, redis_s
         assert created.returncode == 0, created.stderr[-2000:]
         key = json.loads(created.stdout)["api_key"]
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        body = json.dumps({"amount": 4100, "currency": "INR",
+        # Production never falls back to the sandbox: a test key names it.
+        body = json.dumps({"amount": 4100, "currency": "INR", "provider": "sandbox",
                            "payment_method": {"type": "card", "token": "tok_success"}})
         request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/payments",
                                          data=body.encode(), headers=headers)
