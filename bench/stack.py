@@ -115,6 +115,10 @@ class Stack:
             "PROVIDER_RETRY_BASE_MS": "10",
             # Every bench payment uses one sandbox token: velocity would block all but 10.
             "RISK_VELOCITY": "0",
+            # One API key drives the whole load: the default limit (100/s per credential)
+            # would turn most requests into 429s. The limiter still runs (and costs what it
+            # costs) but refuses nothing; bench/ratelimit_cost.py measures it against off.
+            "RATE_LIMIT": "1000000/second", "RATE_LIMIT_BURST": "2000000",
             **(extra_env or {}),
         }
         from shared.db import Database
