@@ -1,11 +1,13 @@
 """The merchant dashboard in a real browser: a new merchant registers, signs out and in,
 issues an API key, sees a payment made with it through the API appear, refunds it from its
-page, adds a webhook endpoint and sees its deliveries, retries a failed one, revokes the key,
-invites a viewer, reads the audit log and signs out; a viewer finds no refund button and is
-refused (403) when posting anyway; a tampered CSRF token is refused."""
+page, sees its balance and pays part of it out, adds a webhook endpoint and sees its
+deliveries, retries a failed one, revokes the key, invites a viewer, reads the audit log and
+signs out; a viewer finds no refund button and is refused (403) when posting anyway; a
+tampered CSRF token is refused."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import requests
 from selenium.webdriver.common.by import By
@@ -13,12 +15,15 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 
+from shared.db import utcnow
+from shared.ledger import balance
 from shared.payments import service as payment_service
 from shared.payments.processing import process_payment
 from shared.refunds.models import Refund
 from shared.users import service as users
 from tests.browser.conftest import DESKTOP, csp_violations
 from tests.harness.receiver import Answer
+from web.formatting import format_money
 
 PASSWORD = "correct horse battery staple"
 
@@ -111,6 +116,27 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     shot("payment-refunded")
     assert api.get(f"{base}/api/v1/payments/{payment_id}",
                    timeout=10).json()["amount_refunded"] == 49_900
+
+    # The balance once the payment's net is available; a payout of part of it, paid by the
+    # sandbox bank through the worker.
+    balance.release_available(db, now=utcnow() + timedelta(days=3))
+    available = {a["currency"]: a["amount"]
+                 for a in api.get(f"{base}/api/v1/balance", timeout=10).json()["available"]}
+    assert available["INR"] > 10_000
+    browser.get(f"{base}/dashboard/balance")
+    assert css(browser, "[data-testid=available-INR]").text == format_money(
+        available["INR"], "INR")
+    assert payment_id in css(browser, "[data-testid=transactions-table]").text
+    shot("balance")
+    css(browser, "[data-testid=to-payouts]").click()
+    WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/payouts"))
+    fill(browser, amount="100.00")
+    css(browser, "[data-testid=payout-button]").click()
+    assert "Payout po_" in css(browser, "[data-testid=flash-ok]").text
+    reload_until(browser, lambda d: "paid" in css(d, "[data-testid=payouts-table]").text,
+                 message="the payout to be paid")
+    assert "₹100.00" in css(browser, "[data-testid=payouts-table]").text
+    shot("payouts")
 
     # A webhook endpoint whose first delivery fails; its log shows it; a retry succeeds.
     receiver = make_receiver()

@@ -5,11 +5,16 @@ through the API's services. The browser tests in tests/browser/ walk the same pa
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from shared.config import Config
+from shared.db import utcnow
+from shared.ledger import balance
+from shared.ledger.models import BalanceTransaction, Payout
+from shared.ledger.payouts import process_payout
 from shared.merchants.models import ApiKey
 from shared.payments.processing import process_payment
 from shared.refunds.models import Refund
@@ -18,6 +23,7 @@ from shared.webhooks.models import WebhookEndpoint
 FAST_HASHING = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
                 "PASSWORD_HASH_PARALLELISM": "1"}
 PASSWORD = "correct horse battery staple"
+SETTLED = timedelta(days=3)  # past the default SETTLEMENT_DELAY_S of two days
 
 
 @pytest.fixture
@@ -136,7 +142,8 @@ def test_every_page_renders_for_an_owner_with_data(client, db, config):
                  "/dashboard/payments?from=2020-01-01&to=2099-12-31",
                  f"/dashboard/payments/{payment_id}", "/dashboard/orders",
                  "/dashboard/refunds", "/dashboard/webhooks", "/dashboard/api_keys",
-                 "/dashboard/users", "/dashboard/audit_log",
+                 "/dashboard/users", "/dashboard/audit_log", "/dashboard/balance",
+                 "/dashboard/payouts",
                  "/dashboard/audit_log?action=user.login"):
         html = page(client, path)
         assert "Sign out" in html, path
@@ -332,3 +339,153 @@ def test_the_session_cookie_is_secure_in_production(config, db):
     assert response.status_code == 200
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def released_payment(client, db, config, amount=150_000) -> str:
+    """A completed payment whose net has become available (FEE_BPS=200: 2% is kept)."""
+    payment_id = completed_payment(client, db, config, api_headers(client, "owner@example.com"),
+                                   amount=amount)
+    balance.release_available(db, now=utcnow() + SETTLED)
+    return payment_id
+
+
+def cell(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}">([^<]*)<', html)
+    assert match, f"no {testid} on the page"
+    return match.group(1)
+
+
+def test_the_balance_page_shows_pending_then_available_and_its_transactions(client, db,
+                                                                            config):
+    register(client)
+    assert "No balance yet" in page(client, "/dashboard/balance")
+    headers = api_headers(client, "owner@example.com")
+    payment_id = completed_payment(client, db, config, headers, amount=150_000)
+    with db.transaction() as s:
+        (txn,) = s.scalars(select(BalanceTransaction)).all()
+        assert (txn.amount, txn.fee, txn.net) == (150_000, 3_000, 147_000)
+    before = page(client, "/dashboard/balance")
+    assert (cell(before, "available-INR"), cell(before, "pending-INR")) == ("₹0.00", "₹1,470.00")
+    assert txn.id in before and f"/dashboard/payments/{payment_id}" in before
+    assert "badge-pending" in before.split('data-testid="transactions-table"')[1]
+    balance.release_available(db, now=utcnow() + SETTLED)
+    after = page(client, "/dashboard/balance")
+    assert (cell(after, "available-INR"), cell(after, "pending-INR")) == ("₹1,470.00", "₹0.00")
+    assert "badge-available" in after
+    assert "No balance transactions match" in page(client, "/dashboard/balance?type=payout")
+    assert txn.id in page(client, "/dashboard/balance?type=payment")
+    bad = client.get("/dashboard/balance?type=nonsense")
+    assert bad.status_code == 400 and "type" in bad.get_data(as_text=True)
+
+
+def test_balance_transactions_page_by_a_cursor_in_the_url(client, db, config):
+    register(client)
+    headers = api_headers(client, "owner@example.com")
+    for amount in (1_000, 2_000, 3_000):
+        completed_payment(client, db, config, headers, amount=amount)
+    with db.transaction() as s:
+        ids = sorted(s.scalars(select(BalanceTransaction.id)).all())  # ids sort by time
+    first = page(client, "/dashboard/balance?type=payment&limit=2")
+    assert ids[2] in first and ids[1] in first and ids[0] not in first
+    older = re.search(r'data-testid="next-page" href="([^"]+)"', first).group(1)
+    assert "type=payment" in older and "limit=2" in older and "starting_after=" in older
+    second = page(client, older.replace("&amp;", "&"))
+    assert ids[0] in second and ids[2] not in second
+    assert 'data-testid="next-page"' not in second
+
+
+def test_an_owner_requests_a_payout_from_the_page(client, db, config):
+    register(client)
+    released_payment(client, db, config)  # ₹1,470.00 available
+    payouts = page(client, "/dashboard/payouts")
+    assert 'data-testid="payout-form"' in payouts and "₹1,470.00 available" in payouts
+    assert 'data-testid="to-payouts"' in page(client, "/dashboard/balance")
+    for amount, says in (("1470.01", "exceeds the available balance"),
+                         ("1.005", "minor-unit decimals"), ("", "amount: Missing data"),
+                         ("many", "minor-unit decimals")):
+        refused = post(client, "/dashboard/payouts", {"currency": "INR", "amount": amount},
+                       from_page="/dashboard/payouts")
+        assert refused.status_code == 303 and refused.headers["Location"].endswith(
+            "/dashboard/payouts")
+        assert says in page(client, "/dashboard/payouts"), amount
+    wrong_currency = post(client, "/dashboard/payouts", {"currency": "XXQ", "amount": "1"},
+                          from_page="/dashboard/payouts")
+    assert wrong_currency.status_code == 303
+    assert "currency: Must be an upper-case ISO-4217" in page(client, "/dashboard/payouts")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Payout)) == 0
+    done = post(client, "/dashboard/payouts", {"currency": "INR", "amount": "1,000.50"},
+                from_page="/dashboard/payouts")
+    assert done.status_code == 303
+    with db.transaction() as s:
+        (payout,) = s.scalars(select(Payout)).all()
+        assert (payout.amount, payout.currency, payout.status) == (100_050, "INR", "pending")
+    listing = page(client, "/dashboard/payouts")
+    assert f"Payout {payout.id} requested" in listing
+    row = listing.split(f'<tr data-id="{payout.id}">')[1].split("</tr>")[0]
+    assert "₹1,000.50" in row and "badge-pending" in row
+    assert cell(page(client, "/dashboard/balance"), "available-INR") == "₹469.50"
+    assert process_payout(db, payout.id) == "paid"
+    paid = page(client, "/dashboard/payouts?status=paid")
+    assert payout.id in paid and "badge-paid" in paid
+    assert "No payouts match" in page(client, "/dashboard/payouts?status=failed")
+    assert payout.id in page(client, f"/dashboard/balance?payout_id={payout.id}")
+    from shared.audit.models import AuditLog
+    with db.transaction() as s:
+        rows = s.scalars(select(AuditLog).where(AuditLog.action == "payout.create")).all()
+    assert [(r.object_id, r.actor_type) for r in rows] == [(payout.id, "user")]
+
+
+def test_a_viewer_sees_the_balance_but_no_payout_form_and_gets_403_posting(client, db,
+                                                                           config):
+    register(client)
+    released_payment(client, db, config)
+    viewer = add_user(client, "viewer")
+    sign_in(client, viewer)
+    html = page(client, "/dashboard/balance")
+    assert cell(html, "available-INR") == "₹1,470.00"
+    assert 'data-testid="to-payouts"' not in html and 'data-testid="payout-form"' not in html
+    nav = html.split("<main")[0]
+    assert "Balance" in nav and "Payouts" not in nav  # payouts.read is owner/admin
+    assert client.get("/dashboard/payouts").status_code == 403
+    response = post(client, "/dashboard/payouts", {"currency": "INR", "amount": "1"},
+                    from_page="/dashboard/balance")
+    assert response.status_code == 403
+    assert "may not do payouts.write" in response.get_data(as_text=True)
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Payout)) == 0
+
+
+def test_the_payout_form_without_the_csrf_token_is_refused(client, db, config):
+    register(client)
+    released_payment(client, db, config)
+    for token in (None, "forged"):
+        data = {"currency": "INR", "amount": "1"} | ({"csrf_token": token} if token else {})
+        response = client.post("/dashboard/payouts", data=data)
+        assert response.status_code == 403 and "CSRF" in response.get_data(as_text=True)
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Payout)) == 0
+
+
+def test_another_merchants_balance_and_payouts_are_invisible(client, db, config):
+    register(client, "owner@example.com", "Other")
+    released_payment(client, db, config)
+    assert post(client, "/dashboard/payouts", {"currency": "INR", "amount": "100"},
+                from_page="/dashboard/payouts").status_code == 303
+    with db.transaction() as s:
+        (theirs,) = s.scalars(select(Payout)).all()
+        their_txns = s.scalars(select(BalanceTransaction.id)).all()
+    post(client, "/dashboard/logout", from_page="/dashboard/overview")
+    register(client, "mine@example.com", "Mine")
+    payouts = page(client, "/dashboard/payouts")
+    assert theirs.id not in payouts and "No payouts yet" in payouts
+    assert "nothing available" in payouts
+    mine = page(client, "/dashboard/balance")
+    assert "No balance yet" in mine and not any(t in mine for t in their_txns)
+    assert theirs.id not in page(client, f"/dashboard/balance?payout_id={theirs.id}")
+    # and their balance cannot be paid out from here
+    refused = post(client, "/dashboard/payouts", {"currency": "INR", "amount": "1"},
+                   from_page="/dashboard/payouts")
+    assert refused.status_code == 303 and "exceeds" in page(client, "/dashboard/payouts")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Payout)) == 1

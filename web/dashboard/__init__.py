@@ -20,6 +20,7 @@ def _page_context():
 from web.dashboard import (  # noqa: E402,F401  (routes register on the blueprint)
     account_pages,
     developer_pages,
+    ledger_pages,
     money_pages,
     sign_in,
 )
