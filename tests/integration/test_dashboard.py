@@ -489,3 +489,22 @@ def test_another_merchants_balance_and_payouts_are_invisible(client, db, config)
     assert refused.status_code == 303 and "exceeds" in page(client, "/dashboard/payouts")
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Payout)) == 1
+
+
+def test_the_payment_page_shows_the_risk_decision_and_its_rules(client, db, config):
+    register(client)
+    headers = api_headers(client, "owner@example.com")
+    allowed = completed_payment(client, db, config, headers)
+    assert "Risk</dt><dd><span class=\"badge badge-completed\">allow</span>" in page(
+        client, f"/dashboard/payments/{allowed}")
+    blocked = client.post("/api/v1/risk/blocklist", headers=headers,
+                          json={"type": "vpa", "value": "success@sandbox"})
+    assert blocked.status_code == 201, blocked.get_data(as_text=True)
+    created = client.post("/api/v1/payments", headers=headers, json={
+        "amount": 500, "currency": "INR", "payment_method": {"type": "upi",
+                                                             "vpa": "success@sandbox"}})
+    payment_id = created.get_json()["id"]
+    assert process_payment(db, config, payment_id) == "failed risk_blocked"
+    detail = page(client, f"/dashboard/payments/{payment_id}")
+    assert "badge-failed\">block</span>" in detail and "blocklist:vpa" in detail
+    assert "risk_blocked" in detail
