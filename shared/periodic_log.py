@@ -33,7 +33,7 @@ class DemotePeriodicTicks(logging.Filter):
         return True
 
 
-def demote_periodic_ticks(beat_schedule: dict, every_under_s: float = 60.0) -> None:
+def demote_periodic_ticks(beat_schedule: dict, every_under_s: float = 300.0) -> None:
     """Install the filter for every task in ``beat_schedule`` that runs more often than
     ``every_under_s`` (the hourly purges still log at INFO). Safe to call more than once."""
     names = frozenset(
