@@ -45,7 +45,8 @@ def create_app(config: Config | None = None, db: Database | None = None,
 
     register_request_hooks(app)
     register_audit_hooks(app)
-    install_protection(app, config)  # CORS preflights and rate limits, before authentication
+    # CORS preflights and rate limits, before authentication
+    install_protection(app, config, PUBLIC_PREFIXES)
 
     @app.before_request
     def _authenticate():

@@ -21,9 +21,11 @@ EXPOSED_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", 
 UNLIMITED_PREFIXES = ("/health",)
 
 
-def install(app: Flask, config) -> None:
+def install(app: Flask, config, public_prefixes: tuple[str, ...]) -> None:
+    """``public_prefixes``: the /api/v1 routes that take no credential (the app factory's
+    list), limited per IP like every route outside /api/v1."""
     _install_cors(app, config)
-    _install_rate_limits(app, RateLimiter.from_config(config))
+    _install_rate_limits(app, RateLimiter.from_config(config), public_prefixes)
 
 
 def _install_cors(app: Flask, config) -> None:
@@ -45,13 +47,9 @@ def _install_cors(app: Flask, config) -> None:
         return None
 
 
-def _is_authenticated_route(path: str) -> bool:
-    from api.app import PUBLIC_PREFIXES
-    return path.startswith("/api/v1/") and not path.startswith(PUBLIC_PREFIXES)
-
-
-def _identity() -> tuple[str, str]:
-    if _is_authenticated_route(request.path):
+def _identity(public_prefixes: tuple[str, ...]) -> tuple[str, str]:
+    path = request.path
+    if path.startswith("/api/v1/") and not path.startswith(public_prefixes):
         from api.auth import current_principal
         # Authenticates now (cached on g for the real check right after): a bad key is a 401
         # here exactly as it would be there.
@@ -61,7 +59,8 @@ def _identity() -> tuple[str, str]:
     return "ip", request.remote_addr or "unknown"
 
 
-def _install_rate_limits(app: Flask, limiter: RateLimiter) -> None:
+def _install_rate_limits(app: Flask, limiter: RateLimiter,
+                         public_prefixes: tuple[str, ...]) -> None:
     app.extensions["gateway.rate_limiter"] = limiter
     if not limiter.enabled:
         return
@@ -70,7 +69,7 @@ def _install_rate_limits(app: Flask, limiter: RateLimiter) -> None:
     def _rate_limit():
         if request.path.startswith(UNLIMITED_PREFIXES):
             return
-        scope, identity = _identity()
+        scope, identity = _identity(public_prefixes)
         decision = limiter.hit(scope, identity)
         if decision is None or not decision.enforced:
             return
