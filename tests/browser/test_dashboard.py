@@ -28,8 +28,21 @@ from web.formatting import format_money
 PASSWORD = "correct horse battery staple"
 
 
-def css(driver, selector):
-    return driver.find_element(By.CSS_SELECTOR, selector)
+def css(driver, selector, timeout=15):
+    """The element once the page has it (a page that is still loading gets the time)."""
+    return WebDriverWait(driver, timeout).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, selector)),
+        f"no {selector} on {driver.current_url}")
+
+
+def click(driver, selector, timeout=15):
+    """Click what leads to another page and wait until that page has replaced this one, so
+    the next look is at the new page and never at the old one still on screen."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    css(driver, selector).click()
+    WebDriverWait(driver, timeout).until(EC.staleness_of(old), f"{selector} led nowhere")
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def fill(driver, **fields):
@@ -40,7 +53,7 @@ def fill(driver, **fields):
 
 
 def submit(driver, selector="button[type=submit]", within="main"):
-    css(driver, f"{within} {selector}").click()
+    click(driver, f"{within} {selector}")
 
 
 def reload_until(driver, condition, timeout=30, message=""):
@@ -58,7 +71,7 @@ def sign_in(browser, web_server, email):
 
 
 def sign_out(browser):
-    css(browser, "[data-testid=logout]").click()
+    click(browser, "[data-testid=logout]")
     WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/login"))
 
 
@@ -82,7 +95,7 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
 
     # An API key, shown once, used by the merchant's server to take a payment.
     browser.get(f"{base}/dashboard/api_keys")
-    css(browser, "[data-testid=create-key]").click()
+    click(browser, "[data-testid=create-key]")
     secret = css(browser, "[data-testid=secret]").text
     assert secret.startswith("sk_")
     shot("api-key-created")
@@ -103,12 +116,12 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     shot("payments")
 
     # Refund part of it from its page.
-    css(browser, f"{row} a").click()
+    click(browser, f"{row} a")
     WebDriverWait(browser, 10).until(EC.url_contains(payment_id))
     assert "payment.completed" in css(browser, "[data-testid=timeline]").text
     shot("payment-detail")
     fill(browser, amount="499.00", reason="one tin arrived dented")
-    css(browser, "[data-testid=refund-button]").click()
+    click(browser, "[data-testid=refund-button]")
     assert "Refund rfnd_" in css(browser, "[data-testid=flash-ok]").text
     reload_until(browser, lambda d: "partially refunded" in css(
         d, "[data-testid=payment-status]").text, message="the refund to complete")
@@ -128,10 +141,10 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
         available["INR"], "INR")
     assert payment_id in css(browser, "[data-testid=transactions-table]").text
     shot("balance")
-    css(browser, "[data-testid=to-payouts]").click()
+    click(browser, "[data-testid=to-payouts]")
     WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/payouts"))
     fill(browser, amount="100.00")
-    css(browser, "[data-testid=payout-button]").click()
+    click(browser, "[data-testid=payout-button]")
     assert "Payout po_" in css(browser, "[data-testid=flash-ok]").text
     reload_until(browser, lambda d: "paid" in css(d, "[data-testid=payouts-table]").text,
                  message="the payout to be paid")
@@ -146,13 +159,13 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     submit(browser, within="[data-testid=webhook-form]")
     assert css(browser, "[data-testid=secret]").text.startswith("whsec_")
     shot("webhook-secret")
-    css(browser, "main a.button").click()
-    css(browser, "[data-testid=send-test]").click()
+    click(browser, "main a.button")
+    click(browser, "[data-testid=send-test]")
     reload_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=retry]"),
                  message="the failed delivery in the log")
     assert "HTTP 500" in css(browser, "[data-testid=deliveries]").text
     shot("deliveries-failed")
-    css(browser, "[data-testid=retry]").click()
+    click(browser, "[data-testid=retry]")
     reload_until(browser, lambda d: "succeeded" in css(d, "[data-testid=deliveries]").text,
                  message="the retried delivery to succeed")
     shot("deliveries-retried")
@@ -160,7 +173,7 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
 
     # Revoke the key: the API refuses it from then on.
     browser.get(f"{base}/dashboard/api_keys")
-    css(browser, "[data-testid=revoke]").click()
+    click(browser, "[data-testid=revoke]")
     assert "revoked" in css(browser, "[data-testid=flash-ok]").text
     shot("api-key-revoked")
     assert api.get(f"{base}/api/v1/payments", timeout=10).status_code == 401
