@@ -13,6 +13,7 @@ from shared.errors import ConfigurationError, GatewayError
 
 
 def _db(config: Config):
+    import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
     from shared.db import Database
     return Database(config.database_url)
 
