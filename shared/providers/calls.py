@@ -13,10 +13,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from shared.db import utcnow
 from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
-from shared.payments.models import TransactionAttempt
 from shared.payments.review import flag_after_provider_mismatch
 from shared.providers import alerts
 from shared.providers.base import Outcome
+from shared.providers.models import TransactionAttempt
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,9 @@ from shared.ledger.models import LedgerAccount, Payout, SandboxBankTransfer
 from shared.merchants.credentials import create_merchant
 from shared.models import Base
 from shared.payments import service as payment_service
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.providers.models import SandboxCharge
 from shared.refunds import service as refund_service
 from shared.refunds.processing import process_refund
 
