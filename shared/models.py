@@ -21,7 +21,8 @@ from shared.merchants.models import ApiKey, Merchant
 from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
+from shared.provider_events.models import ProviderEvent
 from shared.providers.alerts import ProviderAlert
 from shared.providers.models import SandboxCharge, TransactionAttempt
 from shared.refunds.models import Refund
