@@ -19,7 +19,7 @@ from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
 from shared.orders import service as order_service
 from shared.payments.models import Payment
-from shared.payments.review import flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
 from shared.payments.states import payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
@@ -109,7 +109,9 @@ def process_payment(db, config, payment_id: str) -> str:
         operation = "create_payment"
     result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=merchant_id,
                                   provider=provider_name, operation=operation,
-                                  payment_id=payment_id)
+                                  payment_id=payment_id,
+                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
+                                      db, Payment, payment_id, detail))
     if isinstance(result, str):
         return result
 

@@ -14,7 +14,7 @@ from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
-from shared.payments.review import flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
 from shared.payments.states import refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
@@ -112,7 +112,9 @@ def process_refund(db, config, refund_id: str) -> str:
         operation = "refund"
     result = settle_provider_call(db, config, fn, RefundResult, merchant_id=merchant_id,
                                   provider=provider_name, operation=operation,
-                                  refund_id=refund_id, payment_id=request.payment_id)
+                                  refund_id=refund_id, payment_id=request.payment_id,
+                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
+                                      db, Refund, refund_id, detail))
     if isinstance(result, str):
         return result
 
