@@ -17,6 +17,7 @@ from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
+from shared.notifications import triggers as notification_triggers
 from shared.orders import service as order_service
 from shared.payments.models import Payment
 from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
@@ -34,7 +35,9 @@ def move_payment(session: Session, payment: Payment, new_status: str, event_type
         return False
     payment.status = new_status
     payment.updated_at = utcnow()
-    record_event(session, payment.merchant_id, event_type, payment_object(payment))
+    obj = payment_object(payment)
+    record_event(session, payment.merchant_id, event_type, obj)
+    notification_triggers.on_event(session, payment.merchant_id, event_type, obj)  # receipts
     return True
 
 

@@ -12,6 +12,7 @@ from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
+from shared.notifications import triggers as notification_triggers
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
 from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
@@ -20,7 +21,7 @@ from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
-from shared.representation import refund_object
+from shared.representation import payment_object, refund_object
 
 
 def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
@@ -29,7 +30,11 @@ def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
     refund.status = new_status
     refund.updated_at = utcnow()
     if new_status in ("completed", "failed"):
-        record_event(session, refund.merchant_id, f"refund.{new_status}", refund_object(refund))
+        obj, event_type = refund_object(refund), f"refund.{new_status}"
+        record_event(session, refund.merchant_id, event_type, obj)
+        payment = session.get(Payment, refund.payment_id)  # locked and loaded by the caller
+        notification_triggers.on_event(session, refund.merchant_id, event_type, obj,  # receipts
+                                       payment=payment_object(payment) if payment else None)
     return True
 
 
