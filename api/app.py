@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
 from api import openapi, response_check
 from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal

@@ -79,7 +79,7 @@ def _rollup(stack: Stack) -> None:
 
 def _summary_rollup(stack: Stack) -> float:
     """The periodic summary rebuild, from scratch (every day dirty); seconds it took."""
-    from shared.ledger import summary_rollup
+    from shared.reporting import summary_rollup
     stack.sql("TRUNCATE payment_daily_summaries, payment_summary_days, ledger_rollup_state")
     started = time.monotonic()
     summary_rollup.refresh(stack.db)

@@ -121,6 +121,7 @@ class Stack:
             "RATE_LIMIT": "1000000/second", "RATE_LIMIT_BURST": "2000000",
             **(extra_env or {}),
         }
+        import shared.models  # noqa: F401  (the model registry)
         from shared.db import Database
         self.db = Database(self.pg.url, pool_size=4, max_overflow=4)
         self.merchant_id, self.api_key, self.operator_key = self._credentials()

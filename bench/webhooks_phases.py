@@ -146,6 +146,7 @@ def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
         _create_endpoint(stack, web, receiver.url("/dead/0"), ["refund.created"],
                          merchants[-1][1])
     # The events (and their fan-out jobs) are queued first; the clock starts with the workers.
+    import shared.models  # noqa: F401  (the model registry)
     from shared.db import Database
     db = Database(stack.pg.url, pool_size=2, max_overflow=0)
     from shared.broker import make_celery, make_publisher

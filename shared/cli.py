@@ -13,6 +13,7 @@ from shared.errors import ConfigurationError, GatewayError
 
 
 def _db(config: Config):
+    import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
     from shared.db import Database
     return Database(config.database_url)
 
@@ -90,7 +91,7 @@ def cmd_create_user(args, config: Config) -> int:
 
 
 def cmd_ledger_check(args, config: Config) -> int:
-    from shared.ledger.check import check
+    from shared.reporting.check import check
     found = check(_db(config))
     if args.json:
         print(json.dumps({"ok": not found, "problems": found}))

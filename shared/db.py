@@ -3,6 +3,9 @@
 Services flush, they never commit; ``Database.transaction()`` is the request or task boundary
 that commits or rolls back. After a successful commit the outbox relay publishes whatever the
 transaction enqueued (see ``shared.outbox``).
+
+This module imports no domain: every mapper must be configured before the first flush
+(foreign keys cross domains), so each entry point imports the registry ``shared.models``.
 """
 from __future__ import annotations
 
@@ -108,8 +111,6 @@ class Database:
     """One engine and session factory per process."""
 
     def __init__(self, url: str, **engine_kwargs) -> None:
-        # Every mapper must be configured before the first flush (foreign keys across domains).
-        import shared.models  # noqa: F401
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

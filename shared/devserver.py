@@ -58,6 +58,7 @@ def demo_credentials(config: Config) -> DemoCredentials:
     demo owner (the dashboard sign-in), both shown once."""
     from sqlalchemy import select
 
+    import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
     from shared.audit.service import Actor
     from shared.db import Database
     from shared.merchants.credentials import create_merchant, issue_key

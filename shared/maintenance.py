@@ -18,8 +18,9 @@ from shared import outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.outbox import OutboxMessage
-from shared.payments.inbound import PROCESS_QUEUE, PROCESS_TASK
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
+from shared.provider_events.inbound import PROCESS_QUEUE, PROCESS_TASK
+from shared.provider_events.models import ProviderEvent
 from shared.refunds.models import Refund
 
 BATCH = 500

@@ -21,8 +21,10 @@ from shared.merchants.models import ApiKey, Merchant
 from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
-from shared.payments.models import Payment, ProviderEvent, SandboxCharge, TransactionAttempt
+from shared.payments.models import Payment
+from shared.provider_events.models import ProviderEvent
 from shared.providers.alerts import ProviderAlert
+from shared.providers.models import SandboxCharge, TransactionAttempt
 from shared.refunds.models import Refund
 from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.users.models import LoginFailure, RefreshToken, User

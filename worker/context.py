@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
 from shared.broker import make_batch_publisher, make_publisher
 from shared.db import Database
 from shared.outbox import OutboxRelay

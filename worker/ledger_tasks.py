@@ -36,5 +36,5 @@ def sweep_pending_payouts() -> int:
 
 @gateway_task("gateway.refresh_payment_summary")
 def refresh_payment_summary() -> int:
-    from shared.ledger import summary_rollup
+    from shared.reporting import summary_rollup
     return summary_rollup.refresh(context.db())

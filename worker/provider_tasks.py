@@ -1,8 +1,8 @@
-"""The task that applies a stored provider webhook (see ``shared.payments.inbound``)."""
+"""The task that applies a stored provider webhook (see ``shared.provider_events.inbound``)."""
 from __future__ import annotations
 
 from shared.metrics import TASK_OUTCOMES
-from shared.payments.inbound import process_provider_event as process_provider_event_service
+from shared.provider_events.inbound import process_provider_event as process_provider_event_service
 from worker import context
 from worker.app import gateway_task
 

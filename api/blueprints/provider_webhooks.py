@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from api.responses import config, db, json_response
 from api.schemas.operations import ProviderEventAckSchema
-from shared.payments import inbound
+from shared.provider_events import inbound
 
 blp = Blueprint("provider_webhooks", __name__,
                 description="Callbacks from Stripe, Razorpay, PhonePe and Cashfree")

@@ -14,7 +14,7 @@ from api.schemas.ledger import (
     SettlementReportSchema,
     SummaryReportSchema,
 )
-from shared.ledger import reports
+from shared.reporting import reports
 
 blp = Blueprint("reports", __name__, description="Reports: settlement per day, summary")
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import id_floor
-from shared.payments.models import Payment, TransactionAttempt
+from shared.payments.models import Payment
+from shared.providers.models import TransactionAttempt
 from shared.refunds.models import Refund
 
 SUCCEEDED = ("completed", "partially_refunded", "refunded")

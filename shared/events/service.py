@@ -8,7 +8,6 @@ from shared import outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import new_id
-from shared.notifications import triggers as notification_triggers
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 
@@ -28,7 +27,6 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
                   fan_out_pending_since=now)
     session.add(event)
     outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
-    notification_triggers.on_event(session, merchant_id, event_type, obj)  # receipts
     return event
 
 

@@ -179,7 +179,7 @@ class DailyTotal(Base):
 
 class PaymentDailySummary(Base):
     """The summary report's rollup: payments created on a UTC day, by currency, provider and
-    status. Rebuilt per (merchant, day) by ``shared.ledger.summary_rollup`` for days whose
+    status. Rebuilt per (merchant, day) by ``shared.reporting.summary_rollup`` for days whose
     payments changed, so a year's summary reads at most a few thousand rows."""
     __tablename__ = "payment_daily_summaries"
     __table_args__ = (Index("ix_payment_daily_summaries_bucket", "merchant_id", "livemode",

@@ -1,9 +1,11 @@
 """What causes a notification: turning domain changes into ``service.enqueue`` calls.
 
-``on_event`` is called by ``record_event`` for every event. It returns at once for events that
-notify nobody, and it can never make the change that caused the event fail: any error while
-queueing is logged and the notification is dropped (inside a savepoint), because a receipt is
-worth less than the payment it describes.
+``on_event`` is called where a payment or refund moves (``move_payment``, ``move_refund``),
+right after its event is recorded. It returns at once for events that notify nobody, and it
+can never make the change that caused the event fail: any error while queueing is logged and
+the notification is dropped (inside a savepoint), because a receipt is worth less than the
+payment it describes. It reads only what it is handed (the object, and for a refund its
+payment), so notifications sit below the payments and refunds that call it.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ def _amount(amount: int, currency: str) -> str:
         return str(amount)
 
 
-def on_event(session: Session, merchant_id: str, event_type: str, obj: dict) -> None:
+def on_event(session: Session, merchant_id: str, event_type: str, obj: dict,
+             payment: dict | None = None) -> None:
+    """``obj`` is the event's object; for a refund, ``payment`` is its payment's object."""
     kind = _RECEIPT_EVENTS.get(event_type)
     if kind is None:
         return
@@ -38,23 +42,18 @@ def on_event(session: Session, merchant_id: str, event_type: str, obj: dict) -> 
         return  # receipts are off unless the merchant turned them on
     try:
         with session.begin_nested():
-            context = _receipt_context(session, kind, obj)
+            context = _receipt_context(kind, obj, payment)
             if context is not None:
                 service.enqueue(session, merchant_id, kind, context, object_id=obj["id"])
     except Exception:
         log.exception("notifications: could not queue %s for %s", kind, obj.get("id"))
 
 
-def _receipt_context(session: Session, kind: str, obj: dict) -> dict | None:
+def _receipt_context(kind: str, obj: dict, payment: dict | None) -> dict | None:
     if kind == "payment.receipt":
         payment = obj
-    else:
-        from shared.payments.models import Payment
-        row = session.get(Payment, obj["payment_id"])
-        if row is None:
-            return None
-        payment = {"id": row.id, "customer": row.customer, "payment_method":
-                   row.payment_method, "description": row.description}
+    elif payment is None:
+        return None
     customer = payment.get("customer") or {}
     if not (customer.get("email") or customer.get("phone")):
         return None

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from shared.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Payment(Base):
@@ -49,59 +49,3 @@ class Payment(Base):
     return_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class TransactionAttempt(Base):
-    """Every provider call, with redacted request and response."""
-    __tablename__ = "transaction_attempts"
-    __table_args__ = (Index(None, "payment_id"), Index(None, "refund_id"))
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    merchant_id: Mapped[str] = mapped_column(String(40))
-    payment_id: Mapped[str | None] = mapped_column(String(40))
-    refund_id: Mapped[str | None] = mapped_column(String(40))
-    provider: Mapped[str] = mapped_column(String(32))
-    operation: Mapped[str] = mapped_column(String(32))
-    outcome: Mapped[str] = mapped_column(String(32))
-    error_code: Mapped[str | None] = mapped_column(String(64))
-    request: Mapped[dict | None] = mapped_column(JSONType)
-    response: Mapped[dict | None] = mapped_column(JSONType)
-    duration_ms: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ProviderEvent(Base):
-    """A raw inbound provider webhook, stored before anything acts on it."""
-    __tablename__ = "provider_events"
-    __table_args__ = (
-        Index(None, "provider", "provider_event_id", unique=True),
-        Index(None, "status", "received_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    provider_event_id: Mapped[str] = mapped_column(String(255))
-    event_type: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[str] = mapped_column(Text)
-    # received | processed | ignored | mismatch (bound to none of our provider objects)
-    status: Mapped[str] = mapped_column(String(16), default="received")
-    result: Mapped[str | None] = mapped_column(String(500))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class SandboxCharge(Base):
-    """The sandbox provider's own ledger: one row per charge or refund it made, keyed by the
-    idempotency key it was called with, so tests can prove nothing happened twice."""
-    __tablename__ = "sandbox_ledger"
-    __table_args__ = (Index(None, "kind", "reference", unique=True),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))        # charge | refund
-    reference: Mapped[str] = mapped_column(String(64))   # our payment or refund id
-    amount: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3))
-    outcome: Mapped[str] = mapped_column(String(16))
-    instrument: Mapped[str | None] = mapped_column(String(100))  # token or vpa it charged
-    calls: Mapped[int] = mapped_column(default=1)        # how often it was asked
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,9 +17,10 @@ from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
+from shared.notifications import triggers as notification_triggers
 from shared.orders import service as order_service
 from shared.payments.models import Payment
-from shared.payments.review import flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
 from shared.payments.states import payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
@@ -34,7 +35,9 @@ def move_payment(session: Session, payment: Payment, new_status: str, event_type
         return False
     payment.status = new_status
     payment.updated_at = utcnow()
-    record_event(session, payment.merchant_id, event_type, payment_object(payment))
+    obj = payment_object(payment)
+    record_event(session, payment.merchant_id, event_type, obj)
+    notification_triggers.on_event(session, payment.merchant_id, event_type, obj)  # receipts
     return True
 
 
@@ -109,7 +112,9 @@ def process_payment(db, config, payment_id: str) -> str:
         operation = "create_payment"
     result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=merchant_id,
                                   provider=provider_name, operation=operation,
-                                  payment_id=payment_id)
+                                  payment_id=payment_id,
+                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
+                                      db, Payment, payment_id, detail))
     if isinstance(result, str):
         return result
 

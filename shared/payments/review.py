@@ -15,13 +15,14 @@ changes nothing.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.events.service import record_event
 from shared.payments.models import Payment
-from shared.refunds.models import Refund
 from shared.representation import payment_object
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 LATE_CAPTURE = "late_capture"
 AMOUNT_MISMATCH = "amount_mismatch"
 LATE_CAPTURE_EVENT = "payment.late_capture"
+
+
+class Reviewable(Protocol):
+    """A payment or a refund (this module sits below refunds, so it names neither)."""
+    id: str
+    review_reason: str | None
+    updated_at: datetime
 
 
 def flag_late_capture(session: Session, payment: Payment, provider_name: str) -> bool:
@@ -44,7 +52,7 @@ def flag_late_capture(session: Session, payment: Payment, provider_name: str) ->
     return True
 
 
-def flag_amount_mismatch(session: Session, obj: Payment | Refund, detail: str) -> bool:
+def flag_amount_mismatch(session: Session, obj: Reviewable, detail: str) -> bool:
     """Flag a payment or refund (locked by the caller) whose provider disagrees on the amount
     or currency. The sweeper skips flagged objects; an operator settles them."""
     if obj.review_reason is not None:
@@ -55,12 +63,10 @@ def flag_amount_mismatch(session: Session, obj: Payment | Refund, detail: str) -
     return True
 
 
-def flag_after_provider_mismatch(db, payment_id: str | None, refund_id: str | None,
-                                 detail: str) -> None:
+def flag_after_provider_mismatch(db, model: type, object_id: str, detail: str) -> None:
     """The provider module itself refused an answer whose amount disagrees with ours (on a
-    create): flag the object in its own transaction."""
+    create): flag the object (a ``Payment`` or ``Refund`` row) in its own transaction."""
     with db.transaction() as session:
-        obj = (session.get(Refund, refund_id, with_for_update=True) if refund_id
-               else session.get(Payment, payment_id, with_for_update=True))
+        obj = session.get(model, object_id, with_for_update=True)
         if obj is not None:
             flag_amount_mismatch(session, obj, detail)

@@ -13,10 +13,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from shared.db import utcnow
 from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
-from shared.payments.models import TransactionAttempt
-from shared.payments.review import flag_after_provider_mismatch
 from shared.providers import alerts
 from shared.providers.base import Outcome
+from shared.providers.models import TransactionAttempt
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +98,16 @@ def keeps_processing(operation: str, exc: ProviderConfigError) -> bool:
 
 def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., T], *,
                          merchant_id: str, provider: str, operation: str,
-                         payment_id: str | None = None, refund_id: str | None = None
-                         ) -> T | str:
+                         payment_id: str | None = None, refund_id: str | None = None,
+                         on_amount_mismatch: Callable[[str], None] | None = None) -> T | str:
     """``call_provider`` for a worker job: the provider's answer; a FAILED answer built with
     ``failed`` when the provider refuses this request (retrying cannot help); or
     ``"transient"`` / ``"provider_error"`` / ``"provider_configuration"`` when the object
     should stay ``processing`` for the sweeper to ask again later, with the same idempotency
-    key. A configuration error also raises an operator alert (``shared.providers.alerts``)."""
+    key. A configuration error also raises an operator alert (``shared.providers.alerts``).
+    When the provider module refused an answer whose amount disagrees with ours,
+    ``on_amount_mismatch(detail)`` flags the object (the caller owns it) and the answer is
+    ``"amount_mismatch"``."""
     try:
         result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider,
                                operation=operation, payment_id=payment_id,
@@ -122,7 +124,8 @@ def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., 
     except ProviderError as exc:
         if exc.code == "provider_amount_mismatch":
             # The same question gets the same answer: flag once instead of polling forever.
-            flag_after_provider_mismatch(db, payment_id, refund_id, exc.message)
+            if on_amount_mismatch is not None:
+                on_amount_mismatch(exc.message)
             return "amount_mismatch"
         log.error("%s %s via %s: provider error %s; left processing for reconciliation",
                   operation, refund_id or payment_id, provider, exc.code)

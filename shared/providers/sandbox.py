@@ -17,7 +17,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.db import utcnow
 from shared.errors import ProviderTransientError, WebhookVerificationError
-from shared.payments.models import SandboxCharge
 from shared.providers.base import (
     InboundEvent,
     Outcome,
@@ -26,6 +25,7 @@ from shared.providers.base import (
     RefundRequest,
     RefundResult,
 )
+from shared.providers.models import SandboxCharge
 
 CARD_OUTCOMES = {
     "tok_success": (Outcome.SUCCEEDED, None, None),

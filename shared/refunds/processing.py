@@ -12,15 +12,16 @@ from shared.db import utcnow
 from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
+from shared.notifications import triggers as notification_triggers
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
-from shared.payments.review import flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
 from shared.payments.states import refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
-from shared.representation import refund_object
+from shared.representation import payment_object, refund_object
 
 
 def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
@@ -29,7 +30,11 @@ def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
     refund.status = new_status
     refund.updated_at = utcnow()
     if new_status in ("completed", "failed"):
-        record_event(session, refund.merchant_id, f"refund.{new_status}", refund_object(refund))
+        obj, event_type = refund_object(refund), f"refund.{new_status}"
+        record_event(session, refund.merchant_id, event_type, obj)
+        payment = session.get(Payment, refund.payment_id)  # locked and loaded by the caller
+        notification_triggers.on_event(session, refund.merchant_id, event_type, obj,  # receipts
+                                       payment=payment_object(payment) if payment else None)
     return True
 
 
@@ -112,7 +117,9 @@ def process_refund(db, config, refund_id: str) -> str:
         operation = "refund"
     result = settle_provider_call(db, config, fn, RefundResult, merchant_id=merchant_id,
                                   provider=provider_name, operation=operation,
-                                  refund_id=refund_id, payment_id=request.payment_id)
+                                  refund_id=refund_id, payment_id=request.payment_id,
+                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
+                                      db, Refund, refund_id, detail))
     if isinstance(result, str):
         return result
 

@@ -17,7 +17,8 @@ import urllib.request
 
 from sqlalchemy import func, select
 
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
+from shared.providers.models import SandboxCharge
 from tests.harness.processes import ROOT, wait_for
 from tests.harness.services import free_port, wait_for_port
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select, text
 from shared.db import Database
 from shared.events.models import Event
 from shared.models import Base
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.providers.models import SandboxCharge
 from shared.refunds.models import Refund
 from shared.refunds.processing import process_refund
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from shared.config import Config
 from shared.events.models import Event
-from shared.payments.inbound import process_provider_event
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.provider_events.inbound import process_provider_event
+from shared.provider_events.models import ProviderEvent
 from tests.providers.conftest import BUILDERS
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.db import utcnow
 from shared.ledger import balance, fees
-from shared.ledger.check import check
 from shared.ledger.models import (
     BalanceTransaction,
     JournalEntry,
@@ -26,6 +25,7 @@ from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result, process_payment
 from shared.providers.base import Outcome, PaymentResult
 from shared.refunds.processing import process_refund
+from shared.reporting.check import check
 
 LATER = timedelta(days=3)
 

@@ -2,7 +2,7 @@
 partial and full refunds (some failing), releases, payouts (some failing at the bank) and
 duplicate job deliveries, run concurrently against the real PostgreSQL. After every step each
 entry balances and, for every merchant and currency, available + pending + in transit =
-completed payments - completed refunds - fees - paid payouts (``shared.ledger.check``)."""
+completed payments - completed refunds - fees - paid payouts (``shared.reporting.check``)."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -15,15 +15,16 @@ from sqlalchemy import func, select, text
 from shared.db import utcnow
 from shared.errors import InvalidRequest
 from shared.ledger import balance, payouts
-from shared.ledger.check import check
 from shared.ledger.models import LedgerAccount, Payout, SandboxBankTransfer
 from shared.merchants.credentials import create_merchant
 from shared.models import Base
 from shared.payments import service as payment_service
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.providers.models import SandboxCharge
 from shared.refunds import service as refund_service
 from shared.refunds.processing import process_refund
+from shared.reporting.check import check
 
 TOKENS = ["tok_success", "tok_success", "tok_decline", "tok_refund_fail"]
 CURRENCIES = ["INR", "JPY"]

@@ -137,8 +137,8 @@ def test_summary_from_the_rollup_equals_counting_live_and_follows_later_changes(
     """Payments of earlier days are read from the rollup once it was rebuilt after the day
     ended; a later status change (a refund) shows after the next rebuild."""
     from shared.ids import new_id
-    from shared.ledger import summary_rollup
     from shared.payments.models import Payment
+    from shared.reporting import summary_rollup
     h = merchant["headers"]
     now = utcnow()
     made = []

@@ -7,13 +7,13 @@ from datetime import timedelta
 from shared.config import Config
 from shared.db import Database, utcnow
 from shared.ledger import balance, payouts
-from shared.ledger.check import check
 from shared.merchants.credentials import create_merchant
 from shared.migrate import upgrade
 from shared.payments import service as payment_service
 from shared.payments.processing import process_payment
 from shared.refunds import service as refund_service
 from shared.refunds.processing import process_refund
+from shared.reporting.check import check
 
 
 def test_the_ledger_works_on_sqlite(tmp_path):
@@ -42,7 +42,7 @@ def test_the_ledger_works_on_sqlite(tmp_path):
             assert balance.get_balance(session, merchant_id)["available"] == [
                 {"currency": "INR", "amount": 800}]
         assert check(db) == []
-        from shared.ledger import reports, summary_rollup
+        from shared.reporting import reports, summary_rollup
         assert summary_rollup.refresh(db) == 1
         with db.transaction() as session:
             today = utcnow().date()

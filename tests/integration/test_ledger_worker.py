@@ -7,9 +7,9 @@ import signal
 
 from sqlalchemy import select
 
-from shared.ledger.check import check
 from shared.ledger.models import Payout
 from shared.payments.models import Payment
+from shared.reporting.check import check
 from tests.harness.processes import wait_for
 
 FAST = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2", "SWEEP_INTERVAL_S": "1",

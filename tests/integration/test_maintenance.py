@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from shared.db import utcnow
 from shared.maintenance import sweep_stuck_work
 from shared.outbox import OutboxMessage
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
+from shared.provider_events.models import ProviderEvent
 
 
 def jobs(db, task):

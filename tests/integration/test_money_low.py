@@ -53,7 +53,7 @@ def test_development_keeps_its_defaults():
 
 
 def test_stored_provider_events_have_no_secrets_or_personal_data():
-    from shared.payments.inbound import stored_payload
+    from shared.provider_events.inbound import stored_payload
     body = json.dumps({"id": "evt_1", "type": "payment_intent.succeeded", "data": {"object": {
         "id": "pi_1", "client_secret": "pi_1_secret_abc", "amount": 100,
         "metadata": {"gateway_payment_id": "pay_1"},

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
+from shared.provider_events.models import ProviderEvent
 
 GOOD = {"amount": 1000, "currency": "INR",
         "payment_method": {"type": "card", "token": "tok_success"}}

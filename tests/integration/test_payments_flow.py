@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from shared.payments.models import Payment, SandboxCharge, TransactionAttempt
+from shared.payments.models import Payment
+from shared.providers.models import SandboxCharge, TransactionAttempt
 from tests.harness.processes import wait_for
 
 

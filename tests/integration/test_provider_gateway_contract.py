@@ -20,10 +20,12 @@ from shared.config import Config
 from shared.events.models import Event
 from shared.maintenance import sweep_stuck_work
 from shared.outbox import OutboxMessage
-from shared.payments.inbound import process_provider_event
-from shared.payments.models import Payment, ProviderEvent, TransactionAttempt
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.provider_events.inbound import process_provider_event
+from shared.provider_events.models import ProviderEvent
 from shared.providers.base import PaymentRequest
+from shared.providers.models import TransactionAttempt
 from shared.providers.registry import get_provider
 from shared.refunds.processing import process_refund
 from tests.providers.conftest import BUILDERS, CLIENT_TIMEOUT_S, Harness

@@ -9,8 +9,8 @@ from standardwebhooks import Webhook
 
 from shared.config import Config
 from shared.events.models import Event
-from shared.payments.models import TransactionAttempt
 from shared.payments.processing import process_payment
+from shared.providers.models import TransactionAttempt
 from tests.harness.processes import wait_for
 from tests.providers.conftest import BUILDERS
 

@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.providers.models import SandboxCharge
 from shared.refunds.processing import process_refund
 
 

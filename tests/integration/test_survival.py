@@ -7,7 +7,8 @@ import time
 
 from sqlalchemy import func, select
 
-from shared.payments.models import Payment, SandboxCharge
+from shared.payments.models import Payment
+from shared.providers.models import SandboxCharge
 from tests.harness.processes import wait_for
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",

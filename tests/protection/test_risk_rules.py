@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 from shared.events.models import Event
-from shared.payments.models import Payment, SandboxCharge, TransactionAttempt
+from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from shared.providers.models import SandboxCharge, TransactionAttempt
 
 EMAIL = "Buyer@Example.com"
 

@@ -42,9 +42,10 @@ from shared.errors import (
     ProviderUnavailable,
     WebhookVerificationError,
 )
-from shared.payments.models import Payment, ProviderEvent
+from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result
 from shared.payments.review import flag_late_capture
+from shared.provider_events.models import ProviderEvent
 from shared.providers.base import InboundEvent, Outcome, PaymentResult, RefundResult
 from shared.providers.redaction import REDACTED, is_secret_key
 from shared.providers.registry import get_provider

@@ -14,9 +14,9 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.ledger import summary_rollup
 from shared.ledger.models import DailyTotal, PaymentDailySummary
 from shared.payments.models import Payment
+from shared.reporting import summary_rollup
 
 SETTLEMENT_COLUMNS = ("date", "currency", "gross", "refunds", "fees", "net", "payouts",
                       "payment_count", "refund_count", "payout_count")
