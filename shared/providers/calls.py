@@ -54,18 +54,18 @@ def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outco
 
 
 def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider: str,
-                  operation: str, payment_id: str | None = None,
-                  refund_id: str | None = None, asked: AskedFor | None = None) -> T:
+                  operation: str, asked: AskedFor, payment_id: str | None = None,
+                  refund_id: str | None = None) -> T:
     """Run ``fn`` (one provider call), retrying transient failures; record every attempt.
     Raises the last ProviderError when retries are exhausted or the error is not transient.
-    With ``asked`` (what the call is about), an answer that does not describe it raises
-    ``IntegrityMismatch`` (recorded as an error attempt, never retried)."""
+    An answer that does not describe ``asked`` (what the call is about: amount, currency,
+    provider object) raises ``IntegrityMismatch``, recorded as an error attempt and never
+    retried."""
     def attempt() -> T:
         started = time.perf_counter()
         try:
             result = fn()
-            if asked is not None:
-                check_integrity(asked, result, provider)
+            check_integrity(asked, result, provider)
         except ProviderError as exc:
             outcome = "transient_error" if isinstance(exc, ProviderTransientError) else "error"
             record_attempt(db, merchant_id=merchant_id, provider=provider,
