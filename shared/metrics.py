@@ -33,6 +33,10 @@ PROVIDER_CONFIG_ERRORS = Counter(
     "gateway_provider_config_errors_total",
     "Provider calls refused for our configuration (401/403, missing credentials)",
     ["provider", "operation"])
+PROVIDER_INTEGRITY_MISMATCHES = Counter(
+    "gateway_provider_integrity_mismatches_total",
+    "Provider answers refused for another amount, currency or object than ours",
+    ["object", "field"])
 
 
 _MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

@@ -2,9 +2,10 @@
 
 The signature (HMAC of ``order_id|payment_id`` under our key secret) proves the customer
 finished Checkout for *this* payment's order; it does not say how much was captured, so the
-payment only moves after the provider confirms it (``fetch_payment``), through the same
-forward-only ``apply_payment_result`` as the worker and the webhooks. Whichever of the three
-arrives first completes the payment; the others change nothing.
+payment only moves after the provider confirms it (``fetch_payment``, whose answer must pass
+``check_integrity`` like every provider answer; a mismatch flags the payment for review),
+through the same forward-only ``apply_payment_result`` as the worker and the webhooks.
+Whichever of the three arrives first completes the payment; the others change nothing.
 
 Like ``process_payment``, no row lock is held across the provider call: a read, the call
 (recorded in ``transaction_attempts``), then one short locked transaction for the change.
@@ -18,9 +19,10 @@ from shared.errors import Conflict, InvalidRequest, ProviderError
 from shared.payments import service as payment_service
 from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result
-from shared.payments.review import flag_late_capture
+from shared.payments.review import flag_after_provider_mismatch, flag_late_capture
 from shared.providers.base import Outcome
 from shared.providers.calls import call_provider
+from shared.providers.integrity import Asked, IntegrityMismatch
 from shared.providers.registry import get_provider
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
         payment = payment_service.get_payment(session, merchant_id, payment_id)
         provider_name, order_id, status = (payment.provider, payment.provider_payment_id,
                                            payment.status)
+        asked = Asked.of(payment)
     if provider_name != PROVIDER:
         raise InvalidRequest(f"Payment {payment_id} is not a Razorpay payment; only Razorpay "
                              "Checkout payments are verified here.",
@@ -70,7 +73,12 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
         result = call_provider(
             db, config, lambda: provider.fetch_payment(payment_id, order_id),
             merchant_id=merchant_id, provider=PROVIDER, operation="fetch_payment",
-            payment_id=payment_id)
+            payment_id=payment_id, asked=asked)
+    except IntegrityMismatch as exc:
+        # Razorpay captured another amount than ours: not completed, flagged for review,
+        # the same outcome as a poll or a webhook with that answer.
+        flag_after_provider_mismatch(db, Payment, payment_id, exc)
+        return _current(db, payment_id)
     except ProviderError as exc:
         # The customer paid (the signature says so); the status poll or the webhook will
         # confirm it. The merchant sees the payment still processing.
@@ -85,11 +93,7 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
             if result.outcome is Outcome.SUCCEEDED:
                 flag_late_capture(session, payment, PROVIDER)
             return payment
-        try:
-            apply_payment_result(session, payment, result)
-        except ProviderError as exc:
-            log.error("payment %s: Razorpay confirmation not applied: %s", payment_id,
-                      exc.code)
+        apply_payment_result(session, payment, result)
         return payment
 
 

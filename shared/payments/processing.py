@@ -14,16 +14,16 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
 from shared.notifications import triggers as notification_triggers
 from shared.orders import service as order_service
 from shared.payments.models import Payment
-from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch
 from shared.payments.states import payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
+from shared.providers.integrity import Asked
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
 from shared.risk import rules as risk_rules
@@ -43,12 +43,9 @@ def move_payment(session: Session, payment: Payment, new_status: str, event_type
 
 def apply_payment_result(session: Session, payment: Payment, result: PaymentResult) -> bool:
     """Apply a provider's answer to a locked payment, forward only. Returns True if it changed
-    the status. A late or out-of-order answer (a failure after completion) changes nothing."""
-    if result.amount is not None and (result.amount != payment.amount or (
-            result.currency and result.currency.upper() != payment.currency)):
-        raise ProviderError(
-            f"provider reported {result.amount} {result.currency} for a payment of "
-            f"{payment.amount} {payment.currency}", code="amount_mismatch")
+    the status. A late or out-of-order answer (a failure after completion) changes nothing.
+    The answer passed ``check_integrity`` where it arrived (``call_provider``, inbound
+    events), so it is about this payment's amount, currency and provider object."""
     if result.provider_payment_id and payment.status == "processing":
         payment.provider_payment_id = result.provider_payment_id
     if result.outcome is Outcome.SUCCEEDED:
@@ -98,6 +95,7 @@ def process_payment(db, config, payment_id: str) -> str:
         provider_payment_id = payment.provider_payment_id
         expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
         request = _request(payment, config)
+        asked = Asked.of(payment)
         merchant_id, provider_name = payment.merchant_id, payment.provider
 
     provider = get_provider(provider_name, config, db)
@@ -112,9 +110,9 @@ def process_payment(db, config, payment_id: str) -> str:
         operation = "create_payment"
     result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=merchant_id,
                                   provider=provider_name, operation=operation,
-                                  payment_id=payment_id,
-                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
-                                      db, Payment, payment_id, detail))
+                                  asked=asked, payment_id=payment_id,
+                                  on_mismatch=lambda exc: flag_after_provider_mismatch(
+                                      db, Payment, payment_id, exc))
     if isinstance(result, str):
         return result
 
@@ -135,13 +133,5 @@ def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
         payment = session.get(Payment, payment_id, with_for_update=True)
         if payment is None:
             raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
-        try:
-            changed = apply_payment_result(session, payment, result)
-        except ProviderError as exc:
-            if exc.code != "amount_mismatch":
-                raise
-            # Nothing was changed (the check comes first); asking again gives the same
-            # answer, so flag it for an operator once instead (shared/payments/review.py).
-            flag_amount_mismatch(session, payment, exc.message)
-            return "amount_mismatch"
+        changed = apply_payment_result(session, payment, result)
         return payment.status if changed else f"unchanged {payment.status}"

@@ -5,9 +5,13 @@
   not refund on its own (the merchant may prefer to ship): the payment keeps its status,
   gets ``review_reason = "late_capture"`` and the merchant hears ``payment.late_capture``
   once. See docs/providers.md.
-- ``amount_mismatch`` (payments and refunds): the provider reports another amount or
-  currency than ours. Nothing is changed, the object stays as it is and the sweeper stops
-  asking (it would get the same answer forever); an operator settles it.
+- ``amount_mismatch`` (payments and refunds): the provider's answer (to a create, a status
+  poll, a webhook or a Checkout verification) reports another amount or currency than ours;
+  ``object_mismatch``: it is about another provider object than the one we stored. Either
+  way ``shared.providers.integrity.check_integrity`` refused it and
+  ``settle_integrity_mismatch`` is the one outcome: nothing is completed or failed, the
+  object keeps its status and gets the reason, an ERROR log line says what disagreed, the
+  sweeper stops asking (it would get the same answer forever); an operator settles it.
 
 ``review_reason`` is set once; a repeated signal (a second webhook about the same capture)
 changes nothing.
@@ -22,13 +26,16 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.events.service import record_event
+from shared.metrics import PROVIDER_INTEGRITY_MISMATCHES
 from shared.payments.models import Payment
+from shared.providers.integrity import IntegrityMismatch
 from shared.representation import payment_object
 
 log = logging.getLogger(__name__)
 
 LATE_CAPTURE = "late_capture"
 AMOUNT_MISMATCH = "amount_mismatch"
+OBJECT_MISMATCH = "object_mismatch"
 LATE_CAPTURE_EVENT = "payment.late_capture"
 
 
@@ -52,21 +59,26 @@ def flag_late_capture(session: Session, payment: Payment, provider_name: str) ->
     return True
 
 
-def flag_amount_mismatch(session: Session, obj: Reviewable, detail: str) -> bool:
-    """Flag a payment or refund (locked by the caller) whose provider disagrees on the amount
-    or currency. The sweeper skips flagged objects; an operator settles them."""
+def settle_integrity_mismatch(session: Session, obj: Reviewable,
+                              exc: IntegrityMismatch) -> bool:
+    """The one outcome of an answer ``check_integrity`` refused, for a payment or refund
+    locked by the caller: flagged for review (once), nothing else changed. True the first
+    time. The log line carries ids, amounts and currencies, never a secret."""
+    reason = AMOUNT_MISMATCH if exc.field in ("amount", "currency") else OBJECT_MISMATCH
+    log.error("%s flagged for review (%s), not settled: %s", obj.id, reason, exc.message)
+    PROVIDER_INTEGRITY_MISMATCHES.labels(type(obj).__name__.lower(), exc.field).inc()
     if obj.review_reason is not None:
         return False
-    log.error("%s flagged for review, amount mismatch: %s", obj.id, detail)
-    obj.review_reason = AMOUNT_MISMATCH
+    obj.review_reason = reason
     obj.updated_at = utcnow()
     return True
 
 
-def flag_after_provider_mismatch(db, model: type, object_id: str, detail: str) -> None:
-    """The provider module itself refused an answer whose amount disagrees with ours (on a
-    create): flag the object (a ``Payment`` or ``Refund`` row) in its own transaction."""
+def flag_after_provider_mismatch(db, model: type, object_id: str,
+                                 exc: IntegrityMismatch) -> None:
+    """A provider call's answer failed the integrity check: flag the object (a ``Payment``
+    or ``Refund`` row) in its own transaction (the worker holds no lock across the call)."""
     with db.transaction() as session:
         obj = session.get(model, object_id, with_for_update=True)
         if obj is not None:
-            flag_amount_mismatch(session, obj, detail)
+            settle_integrity_mismatch(session, obj, exc)

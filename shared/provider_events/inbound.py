@@ -11,7 +11,9 @@ Binding: an event moves a payment only when it is about the provider object we c
 that payment (``provider_payment_id``: the Razorpay order, the Stripe intent, the PhonePe /
 Cashfree transaction, which is our own id), never because of ids echoed in notes or metadata,
 which a customer can set in a browser checkout. An event whose claimed ids disagree with the
-bound payment or refund is refused: stored as ``mismatch``, logged, nothing changed.
+bound payment or refund is refused: stored as ``mismatch``, logged, nothing changed. So is
+one whose amount, currency or provider object fails ``check_integrity`` against the bound
+object, which is also flagged for review (``shared.payments.review``), as a poll would.
 
 A failed attempt inside a checkout (``InboundEvent.attempt_only``) leaves the payment open; a
 capture for a payment that is already final is flagged for an operator and reaches the
@@ -38,15 +40,15 @@ from shared.db import utcnow
 from shared.errors import (
     InvalidRequest,
     NotFound,
-    ProviderError,
     ProviderUnavailable,
     WebhookVerificationError,
 )
 from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result
-from shared.payments.review import flag_late_capture
+from shared.payments.review import flag_late_capture, settle_integrity_mismatch
 from shared.provider_events.models import ProviderEvent
 from shared.providers.base import InboundEvent, Outcome, PaymentResult, RefundResult
+from shared.providers.integrity import IntegrityMismatch, check_integrity
 from shared.providers.redaction import REDACTED, is_secret_key
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
@@ -175,11 +177,12 @@ def process_provider_event(db, config, provider_event_id: int) -> str:
             # another object of ours. Nothing was changed: the check precedes any update.
             log.error("%s event %s refused, mismatch: %s", row.provider, row.id, exc)
             status, reason = "mismatch", f"mismatch: {exc}"
-        except ProviderError as exc:
-            # The amount or currency disagrees with ours: nothing was changed (the check
-            # comes before any update) and an operator must look.
-            log.error("%s event %s not applied: %s", row.provider, row.id, exc.code)
-            status, reason = "ignored", f"{exc.code}: {exc.message}"
+        except IntegrityMismatch as exc:
+            # The amount, currency or object disagrees with ours: nothing was changed (the
+            # check comes before any update) and the object is flagged for an operator.
+            log.error("%s event %s refused, %s: %s", row.provider, row.id, exc.code,
+                      exc.message)
+            status, reason = "mismatch", f"{exc.code}: {exc.message}"
         row.status = status
         row.result = reason[:500]
         row.processed_at = utcnow()
@@ -251,6 +254,7 @@ def _apply_payment_event(session: Session, provider_name: str, event: InboundEve
                            amount=event.amount, currency=event.currency,
                            failure_code=event.failure_code,
                            failure_message=_truncated(event.failure_message))
+    _check_or_flag(session, payment, result, provider_name)
     if outcome is Outcome.SUCCEEDED and before in ("failed", "canceled"):
         # The customer paid after we had given up on the payment (a retry inside the
         # provider's checkout after it expired): money moved that we report as not moved.
@@ -261,6 +265,18 @@ def _apply_payment_event(session: Session, provider_name: str, event: InboundEve
         return True, f"payment {payment.id}: {before} -> {payment.status}"
     return False, (f"payment {payment.id} is {payment.status}; a {outcome.value} "
                    "event does not move it")
+
+
+def _check_or_flag(session: Session, obj: Payment | Refund, result: PaymentResult | RefundResult,
+                   provider_name: str) -> None:
+    """The integrity check of an event against the bound (locked) object; a mismatch flags
+    it for review, like a poll's (``settle_integrity_mismatch``), and is raised on for the
+    event row to end ``mismatch``."""
+    try:
+        check_integrity(obj, result, provider_name)
+    except IntegrityMismatch as exc:
+        settle_integrity_mismatch(session, obj, exc)
+        raise
 
 
 def _bound_refund(session: Session, provider_name: str, event: InboundEvent) -> Refund | None:
@@ -311,6 +327,7 @@ def _apply_refund_event(session: Session, provider_name: str, event: InboundEven
                           amount=event.amount, currency=event.currency,
                           failure_code=event.failure_code,
                           failure_message=_truncated(event.failure_message))
+    _check_or_flag(session, refund, result, provider_name)
     if apply_refund_result(session, refund, payment, result):
         return True, f"refund {refund.id}: {before} -> {refund.status}"
     return False, (f"refund {refund.id} is {refund.status}; a {outcome.value} "

@@ -15,6 +15,7 @@ from shared.errors import ProviderConfigError, ProviderError, ProviderTransientE
 from shared.metrics import PROVIDER_CALLS
 from shared.providers import alerts
 from shared.providers.base import Outcome
+from shared.providers.integrity import AskedFor, IntegrityMismatch, check_integrity
 from shared.providers.models import TransactionAttempt
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,10 @@ class ProviderAnswer(Protocol):
     def outcome(self) -> Outcome: ...
     @property
     def failure_code(self) -> str | None: ...
+    @property
+    def amount(self) -> int | None: ...
+    @property
+    def currency(self) -> str | None: ...
     @property
     def request(self) -> dict: ...
     @property
@@ -48,14 +53,18 @@ def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outco
 
 
 def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider: str,
-                  operation: str, payment_id: str | None = None,
+                  operation: str, asked: AskedFor, payment_id: str | None = None,
                   refund_id: str | None = None) -> T:
     """Run ``fn`` (one provider call), retrying transient failures; record every attempt.
-    Raises the last ProviderError when retries are exhausted or the error is not transient."""
+    Raises the last ProviderError when retries are exhausted or the error is not transient.
+    An answer that does not describe ``asked`` (what the call is about: amount, currency,
+    provider object) raises ``IntegrityMismatch``, recorded as an error attempt and never
+    retried."""
     def attempt() -> T:
         started = time.perf_counter()
         try:
             result = fn()
+            check_integrity(asked, result, provider)
         except ProviderError as exc:
             outcome = "transient_error" if isinstance(exc, ProviderTransientError) else "error"
             record_attempt(db, merchant_id=merchant_id, provider=provider,
@@ -97,21 +106,22 @@ def keeps_processing(operation: str, exc: ProviderConfigError) -> bool:
 
 
 def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., T], *,
-                         merchant_id: str, provider: str, operation: str,
+                         merchant_id: str, provider: str, operation: str, asked: AskedFor,
                          payment_id: str | None = None, refund_id: str | None = None,
-                         on_amount_mismatch: Callable[[str], None] | None = None) -> T | str:
+                         on_mismatch: Callable[[IntegrityMismatch], None] | None = None
+                         ) -> T | str:
     """``call_provider`` for a worker job: the provider's answer; a FAILED answer built with
     ``failed`` when the provider refuses this request (retrying cannot help); or
     ``"transient"`` / ``"provider_error"`` / ``"provider_configuration"`` when the object
     should stay ``processing`` for the sweeper to ask again later, with the same idempotency
     key. A configuration error also raises an operator alert (``shared.providers.alerts``).
-    When the provider module refused an answer whose amount disagrees with ours,
-    ``on_amount_mismatch(detail)`` flags the object (the caller owns it) and the answer is
-    ``"amount_mismatch"``."""
+    An answer that fails ``check_integrity`` against ``asked`` is handed to
+    ``on_mismatch`` (the caller owns the object and flags it for review:
+    ``shared.payments.review``) and gives ``"amount_mismatch"``."""
     try:
         result = call_provider(db, config, fn, merchant_id=merchant_id, provider=provider,
                                operation=operation, payment_id=payment_id,
-                               refund_id=refund_id)
+                               refund_id=refund_id, asked=asked)
     except ProviderTransientError:
         return "transient"
     except ProviderConfigError as exc:
@@ -121,12 +131,12 @@ def settle_provider_call(db, config, fn: Callable[[], T], failed: Callable[..., 
             return "provider_configuration"
         return failed(outcome=Outcome.FAILED, failure_code="provider_configuration",
                       failure_message=exc.message[:500])
+    except IntegrityMismatch as exc:
+        # The same question gets the same answer: flag once instead of polling forever.
+        if on_mismatch is not None:
+            on_mismatch(exc)
+        return "amount_mismatch"
     except ProviderError as exc:
-        if exc.code == "provider_amount_mismatch":
-            # The same question gets the same answer: flag once instead of polling forever.
-            if on_amount_mismatch is not None:
-                on_amount_mismatch(exc.message)
-            return "amount_mismatch"
         log.error("%s %s via %s: provider error %s; left processing for reconciliation",
                   operation, refund_id or payment_id, provider, exc.code)
         return "provider_error"

@@ -58,6 +58,7 @@ from shared.providers.base import (
     RefundResult,
 )
 from shared.providers.http_transport import JsonResponse, JsonTransport
+from shared.providers.integrity import checked
 from shared.providers.redaction import redact
 from shared.providers.webhook_headers import header_value
 
@@ -139,16 +140,6 @@ class CashfreeProvider:
             f"{body.get('message')}", code="provider_invalid_request", request=request_copy,
             response=response.redacted())
 
-    @staticmethod
-    def _check_amount(kind: str, amount_field, currency_field, amount: int, currency: str,
-                      request_copy: dict, response: JsonResponse) -> None:
-        got = _minor(amount_field, currency)
-        if got != amount or str(currency_field or "").upper() != currency:
-            raise ProviderError(f"Cashfree reported {kind} of {amount_field} {currency_field}, "
-                                f"we asked for {to_major_string(amount, currency)} {currency}.",
-                                code="provider_amount_mismatch", request=request_copy,
-                                response=response.redacted())
-
     # --- payments ------------------------------------------------------------------------
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
@@ -183,14 +174,13 @@ class CashfreeProvider:
         if response.status >= 400:
             raise self._rejected(response, request_copy)
         order = response.body
-        self._check_amount("an order", order.get("order_amount"), order.get("order_currency"),
-                           request.amount, request.currency, request_copy, response)
-        result = self._order_result(order, response, request_copy)
+        result = checked(request, self._order_result(order, response, request_copy),
+                         "Cashfree")
         if result.outcome is not Outcome.PROCESSING:
             return result
         return PaymentResult(
             outcome=Outcome.PROCESSING, provider_payment_id=request.payment_id,
-            amount=request.amount, currency=CURRENCY,
+            amount=result.amount, currency=result.currency,
             next_action={"type": "cashfree_checkout",
                          "payment_session_id": order.get("payment_session_id"),
                          "order_id": request.payment_id},
@@ -274,11 +264,8 @@ class CashfreeProvider:
                                 failure_code=error.get("code") or f"http_{response.status}",
                                 failure_message=error.get("message"), request=request_copy,
                                 response=response.redacted())
-        refund = response.body
-        self._check_amount("a refund", refund.get("refund_amount"),
-                           refund.get("refund_currency") or CURRENCY, request.amount,
-                           request.currency, request_copy, response)
-        return self._refund_result(refund, response, request_copy)
+        return checked(request, self._refund_result(response.body, response, request_copy),
+                       "Cashfree")
 
     def fetch_refund(self, refund_id: str, provider_refund_id: str | None,
                      provider_payment_id: str | None) -> RefundResult:

@@ -48,6 +48,7 @@ from shared.providers.base import (
     RefundResult,
 )
 from shared.providers.http_transport import JsonResponse, JsonTransport
+from shared.providers.integrity import checked
 from shared.providers.redaction import redact
 from shared.providers.webhook_headers import header_value
 
@@ -146,13 +147,6 @@ class PhonePeProvider:
                             code="provider_unknown_status", request=request_copy,
                             response=response.redacted())
 
-    @staticmethod
-    def _check_amount(data: Mapping, amount: int, request_copy: dict, response: JsonResponse):
-        if data.get("amount") is not None and data.get("amount") != amount:
-            raise ProviderError(f"PhonePe reported {data.get('amount')} INR paise, we asked for "
-                                f"{amount}.", code="provider_amount_mismatch",
-                                request=request_copy, response=response.redacted())
-
     # --- payments ------------------------------------------------------------------------
 
     def create_payment(self, request: PaymentRequest) -> PaymentResult:
@@ -233,10 +227,8 @@ class PhonePeProvider:
         }
         request_copy = {"endpoint": f"POST {REFUND_PATH}", "payload": redact(payload)}
         response = self._post(REFUND_PATH, payload, request_copy)
-        result = self._refund_result(response, request.refund_id, request_copy)
-        self._check_amount((response.body or {}).get("data") or {}, request.amount,
-                           request_copy, response)
-        return result
+        return checked(request, self._refund_result(response, request.refund_id, request_copy),
+                       "PhonePe")
 
     def fetch_refund(self, refund_id: str, provider_refund_id: str | None,
                      provider_payment_id: str | None) -> RefundResult:

@@ -54,6 +54,7 @@ from shared.providers.base import (
     RefundResult,
 )
 from shared.providers.http_transport import GuardedSession
+from shared.providers.integrity import checked
 from shared.providers.redaction import redact
 from shared.providers.webhook_headers import header_value
 
@@ -86,14 +87,6 @@ def _translate(exc: Exception, request_copy: dict) -> ProviderError:
                                    code="provider_invalid_request", request=request_copy)
     return ProviderError(f"Unexpected Razorpay response: {type(exc).__name__}",
                          code="provider_bad_response", request=request_copy)
-
-
-def _check_amount(kind: str, entity: Mapping, amount: int, currency: str, request_copy: dict):
-    if entity.get("amount") != amount or str(entity.get("currency", "")).upper() != currency:
-        raise ProviderError(
-            f"Razorpay reported {kind} of {entity.get('amount')} {entity.get('currency')}, "
-            f"we asked for {amount} {currency}.", code="provider_amount_mismatch",
-            request=request_copy, response=redact(dict(entity)))
 
 
 def _failure(payment: Mapping) -> tuple[str, str | None]:
@@ -146,8 +139,7 @@ class RazorpayProvider:
         order = self._order_by_receipt(request.payment_id, request_copy)
         if order is None:
             order = self._call(request_copy, self.client.order.create, params)
-        _check_amount("an order", order, request.amount, request.currency, request_copy)
-        result = self._order_result(order, request_copy)
+        result = checked(request, self._order_result(order, request_copy), "Razorpay")
         if result.outcome is not Outcome.PROCESSING:
             return result
         next_action = {"type": "razorpay_checkout", "order_id": order["id"],
@@ -263,8 +255,7 @@ class RazorpayProvider:
                                     failure_message=str(exc), request=request_copy)
             except (GatewayError, ServerError, ValueError) as exc:
                 raise _translate(exc, request_copy) from None
-        _check_amount("a refund", refund, request.amount, request.currency, request_copy)
-        return self._refund_result(refund, request_copy)
+        return checked(request, self._refund_result(refund, request_copy), "Razorpay")
 
     def fetch_refund(self, refund_id: str, provider_refund_id: str | None,
                      provider_payment_id: str | None) -> RefundResult:

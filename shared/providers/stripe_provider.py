@@ -43,6 +43,7 @@ from shared.providers.base import (
     RefundRequest,
     RefundResult,
 )
+from shared.providers.integrity import checked
 from shared.providers.redaction import redact
 from shared.providers.webhook_headers import header_value
 
@@ -133,15 +134,6 @@ def _intent_next_action(intent: Mapping) -> dict | None:
             "client_secret": intent.get("client_secret")}
 
 
-def _check_amount(kind: str, got_amount, got_currency, amount: int, currency: str,
-                  request_copy: dict, response_copy: dict) -> None:
-    if got_amount != amount or str(got_currency or "").upper() != currency.upper():
-        raise ProviderError(
-            f"Stripe reported {kind} of {got_amount} {got_currency!s}, we asked for "
-            f"{amount} {currency}.", code="provider_amount_mismatch",
-            request=request_copy, response=response_copy)
-
-
 class StripeProvider:
     name = "stripe"
 
@@ -211,8 +203,8 @@ class StripeProvider:
             body = _error_body(exc)
             declined_intent = body.get("payment_intent")
             if declined_intent:
-                return self._intent_result(declined_intent, request_copy, request.amount,
-                                           request.currency)
+                return checked(request, self._intent_result(declined_intent, request_copy),
+                               "Stripe")
             code, message = _failure_code(body, "card_declined")
             return PaymentResult(outcome=Outcome.FAILED, amount=request.amount,
                                  currency=request.currency, failure_code=code,
@@ -220,7 +212,7 @@ class StripeProvider:
                                  response={"http_status": exc.http_status, "body": redact(body)})
         except stripe.StripeError as exc:
             raise _translate(exc, request_copy) from None
-        return self._intent_result(intent, request_copy, request.amount, request.currency)
+        return checked(request, self._intent_result(intent, request_copy), "Stripe")
 
     def fetch_payment(self, payment_id: str, provider_payment_id: str | None) -> PaymentResult:
         request_copy = {"endpoint": "GET /v1/payment_intents", "payment_id": payment_id,
@@ -245,14 +237,10 @@ class StripeProvider:
             raise ProviderError(f"Stripe PaymentIntent {intent.get('id')} is not {payment_id}.",
                                 code="provider_payment_mismatch", request=request_copy,
                                 response=redact(intent))
-        return self._intent_result(intent, request_copy, None, None)
+        return self._intent_result(intent, request_copy)
 
-    def _intent_result(self, intent: Mapping, request_copy: dict, amount: int | None,
-                       currency: str | None) -> PaymentResult:
+    def _intent_result(self, intent: Mapping, request_copy: dict) -> PaymentResult:
         response_copy = redact(dict(intent))
-        if amount is not None and currency is not None:
-            _check_amount("a payment", intent.get("amount"), intent.get("currency"), amount,
-                          currency, request_copy, response_copy)
         status = intent.get("status")
         common = {"provider_payment_id": intent.get("id"), "amount": intent.get("amount"),
                   "currency": str(intent.get("currency") or "").upper() or None,
@@ -309,7 +297,7 @@ class StripeProvider:
             raise _translate(exc, request_copy) from None
         except stripe.StripeError as exc:
             raise _translate(exc, request_copy) from None
-        return self._refund_result(refund, request_copy, request.amount, request.currency)
+        return checked(request, self._refund_result(refund, request_copy), "Stripe")
 
     def fetch_refund(self, refund_id: str, provider_refund_id: str | None,
                      provider_payment_id: str | None) -> RefundResult:
@@ -333,14 +321,10 @@ class StripeProvider:
                                     code="provider_refund_not_found", request=request_copy)
         except stripe.StripeError as exc:
             raise _translate(exc, request_copy) from None
-        return self._refund_result(refund, request_copy, None, None)
+        return self._refund_result(refund, request_copy)
 
-    def _refund_result(self, refund: Mapping, request_copy: dict, amount: int | None,
-                       currency: str | None) -> RefundResult:
+    def _refund_result(self, refund: Mapping, request_copy: dict) -> RefundResult:
         response_copy = redact(dict(refund))
-        if amount is not None and currency is not None:
-            _check_amount("a refund", refund.get("amount"), refund.get("currency"), amount,
-                          currency, request_copy, response_copy)
         outcome = _refund_outcome(refund.get("status"))
         if outcome is None:
             raise ProviderError(f"Stripe refund status {refund.get('status')!r} is unknown.",

@@ -9,16 +9,16 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.errors import ProviderError
 from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
 from shared.notifications import triggers as notification_triggers
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
-from shared.payments.review import flag_after_provider_mismatch, flag_amount_mismatch
+from shared.payments.review import flag_after_provider_mismatch
 from shared.payments.states import refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
+from shared.providers.integrity import Asked
 from shared.providers.registry import get_provider
 from shared.refunds.models import Refund
 from shared.representation import payment_object, refund_object
@@ -62,10 +62,9 @@ def add_to_payment(session: Session, payment: Payment, **deltas: int) -> None:
 
 def apply_refund_result(session: Session, refund: Refund, payment: Payment,
                         result: RefundResult) -> bool:
-    """Apply a provider's answer to a locked refund and its locked payment, forward only."""
-    if result.amount is not None and result.amount != refund.amount:
-        raise ProviderError(f"provider refunded {result.amount}, asked {refund.amount}",
-                            code="amount_mismatch")
+    """Apply a provider's answer to a locked refund and its locked payment, forward only.
+    The answer passed ``check_integrity`` where it arrived (``call_provider``, inbound
+    events), so it is about this refund's amount, currency and provider object."""
     if result.provider_refund_id and refund.provider_refund_id is None:
         refund.provider_refund_id = result.provider_refund_id
     if result.outcome is Outcome.SUCCEEDED:
@@ -104,6 +103,7 @@ def process_refund(db, config, refund_id: str) -> str:
                                 reason=refund.reason)
         merchant_id, provider_name = refund.merchant_id, payment.provider
         provider_refund_id = refund.provider_refund_id
+        asked = Asked.of(refund)
 
     provider = get_provider(provider_name, config, db)
     if provider_refund_id is not None:
@@ -116,10 +116,10 @@ def process_refund(db, config, refund_id: str) -> str:
             return provider.refund(request)
         operation = "refund"
     result = settle_provider_call(db, config, fn, RefundResult, merchant_id=merchant_id,
-                                  provider=provider_name, operation=operation,
+                                  provider=provider_name, operation=operation, asked=asked,
                                   refund_id=refund_id, payment_id=request.payment_id,
-                                  on_amount_mismatch=lambda detail: flag_after_provider_mismatch(
-                                      db, Refund, refund_id, detail))
+                                  on_mismatch=lambda exc: flag_after_provider_mismatch(
+                                      db, Refund, refund_id, exc))
     if isinstance(result, str):
         return result
 
@@ -129,11 +129,5 @@ def process_refund(db, config, refund_id: str) -> str:
             # Read in the first transaction above, and refunds are never deleted.
             raise RuntimeError(f"refund {refund_id} disappeared while it was processed")
         refund, payment = locked
-        try:
-            changed = apply_refund_result(session, refund, payment, result)
-        except ProviderError as exc:
-            if exc.code != "amount_mismatch":
-                raise
-            flag_amount_mismatch(session, refund, exc.message)  # once, not polled forever
-            return "amount_mismatch"
+        changed = apply_refund_result(session, refund, payment, result)
         return refund.status if changed else f"unchanged {refund.status}"
