@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -182,12 +182,6 @@ def get_user(session: Session, merchant_id: str, user_id: str, *, lock: bool = F
 def list_users(session: Session, merchant_id: str, args: dict) -> Page:
     return keyset_page(session, User, merchant_id, [], args["limit"],
                        args.get("starting_after"))
-
-
-def _other_active_owners(session: Session, user: User) -> int:
-    return session.execute(select(func.count()).select_from(User).where(
-        User.merchant_id == user.merchant_id, User.role == "owner",
-        User.status == "active", User.id != user.id)).scalar_one()
 
 
 def update_user(session: Session, merchant_id: str, user_id: str, data: dict, *,
