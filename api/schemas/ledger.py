@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.common import ListArgs
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId
-from shared.ledger.payouts import PAYOUT_STATUSES
+from shared.ledger.states import PAYOUT_STATUSES
 
 TXN_TYPES = ("payment", "refund", "payout", "adjustment")
 

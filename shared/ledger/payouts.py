@@ -24,15 +24,13 @@ from shared.ledger import sandbox_bank, settings
 from shared.ledger.journal import Entry, Line, Posting
 from shared.ledger.models import BalanceTransaction, LedgerAccount, Payout
 from shared.ledger.representation import payout_object
+from shared.ledger.states import PAYOUT_TRANSITIONS
 from shared.money import is_payable_currency
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 
 PROCESS_TASK = "gateway.process_payout"
 PROCESS_QUEUE = "maintenance"
-PAYOUT_STATUSES = ("pending", "paid", "failed")
-PAYOUT_TRANSITIONS = {"pending": frozenset({"paid", "failed"}), "paid": frozenset(),
-                      "failed": frozenset()}
 
 
 def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: bool = False,

@@ -83,7 +83,7 @@ class ProviderEvent(Base):
     provider_event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
-    # received | processed | ignored | mismatch (bound to none of our provider objects)
+    # ProviderEventStatus (shared/payments/states.py)
     status: Mapped[str] = mapped_column(String(16), default="received")
     result: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,9 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
 
-ENDPOINT_STATUSES = ("enabled", "disabled")
-LOG_STATUSES = ("pending", "succeeded", "failed", "retrying", "dead")
-
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
