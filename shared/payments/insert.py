@@ -30,6 +30,7 @@ from shared.errors import GatewayError
 from shared.idempotency.service import KeyToStore
 from shared.ids import new_id
 from shared.merchants.livemode import choose_provider
+from shared.payments.states import PaymentStatus
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
 
@@ -113,7 +114,8 @@ def payment_json(payment_id: str, data: dict, provider: str, now: datetime) -> d
     There is no ORM object yet (the row is written by one SQL statement), so the builder reads
     the new row's column values from a plain namespace: the shape has one definition."""
     return payment_object(SimpleNamespace(
-        id=payment_id, amount=data["amount"], currency=data["currency"], status="pending",
+        id=payment_id, amount=data["amount"], currency=data["currency"],
+        status=PaymentStatus.PENDING,
         order_id=None, amount_refunded=0, provider=provider, provider_payment_id=None,
         payment_method=data["payment_method"], customer=data.get("customer"),
         description=data.get("description"), metadata_=data.get("metadata"),

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, fal
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from shared.payments.states import PaymentStatus, ProviderEventStatus
 
 
 class Payment(Base):
@@ -26,7 +27,7 @@ class Payment(Base):
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default=PaymentStatus.PENDING)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     # Sum of refunds that are not failed: the bound that keeps refunds <= amount.
     amount_refund_reserved: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -84,7 +85,7 @@ class ProviderEvent(Base):
     event_type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
     # ProviderEventStatus (shared/payments/states.py)
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[str] = mapped_column(String(16), default=ProviderEventStatus.RECEIVED)
     result: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

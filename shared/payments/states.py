@@ -59,6 +59,9 @@ PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
 PAYMENT_STATUSES = tuple(PAYMENT_TRANSITIONS)
 PAYMENT_FINAL = frozenset({_P.FAILED, _P.CANCELED, _P.REFUNDED})
 REFUNDABLE = frozenset({_P.COMPLETED, _P.PARTIALLY_REFUNDED})
+# The payment's money was captured (whatever has been refunded since): "succeeded" in
+# reports and the dashboard, "paid" for a checkout session.
+CAPTURED = (_P.COMPLETED, _P.PARTIALLY_REFUNDED, _P.REFUNDED)
 
 _R = RefundStatus
 REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
