@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.checkout.states import CHECKOUT_STATUSES, CheckoutSessionStatus
+from shared.idempotency.states import KeyStatus
 from shared.ledger.states import (
     BALANCE_TRANSACTION_STATUSES,
     PAYOUT_STATUSES,
@@ -11,6 +12,7 @@ from shared.ledger.states import (
     BalanceTransactionStatus,
     PayoutStatus,
 )
+from shared.notifications.states import NOTIFICATION_STATUSES, NotificationStatus
 from shared.payments.states import (
     ORDER_STATUSES,
     PAYMENT_STATUSES,
@@ -21,6 +23,7 @@ from shared.payments.states import (
     ProviderEventStatus,
     RefundStatus,
 )
+from shared.users.states import USER_STATUSES, UserStatus
 from shared.webhooks.states import (
     ENDPOINT_STATUSES,
     LOG_STATUSES,
@@ -46,6 +49,9 @@ def values(names) -> set[str]:
     (PayoutStatus, PAYOUT_STATUSES, {"pending", "paid", "failed"}),
     (BalanceTransactionStatus, BALANCE_TRANSACTION_STATUSES, {"pending", "available"}),
     (CheckoutSessionStatus, CHECKOUT_STATUSES, {"open", "complete", "expired"}),
+    (NotificationStatus, NOTIFICATION_STATUSES, {"pending", "sending", "sent", "failed"}),
+    (UserStatus, USER_STATUSES, {"active", "disabled"}),
+    (KeyStatus, ("in_flight", "done"), {"in_flight", "done"}),
 ], ids=lambda v: getattr(v, "__name__", None))
 def test_status_set_names_every_value_once(names, statuses, expected):
     assert values(names) == set(statuses) == expected
