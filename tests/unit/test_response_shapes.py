@@ -10,12 +10,14 @@ schema, so the document, the builders and the answers cannot drift apart.
 """
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from marshmallow import Schema
 
-from api.schemas.accounts import ApiKeySchema, AuditLogSchema, UserSchema
+from api.schemas.accounts import ApiKeySchema, AuditLogSchema, SessionSchema, UserSchema
 from api.schemas.checkout_sessions import CheckoutSessionSchema
 from api.schemas.ledger import BalanceTransactionSchema, PayoutSchema
 from api.schemas.notifications import NotificationSchema, NotificationSettingsSchema
@@ -43,7 +45,7 @@ from shared.representation import event_object, order_object, payment_object, re
 from shared.risk.models import BlocklistEntry, RiskSettings
 from shared.risk.service import blocklist_entry_object, risk_settings_object
 from shared.users.models import User
-from shared.users.service import user_object
+from shared.users.service import IssuedSession, session_object, user_object
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 from shared.webhooks.representation import webhook_endpoint_object, webhook_log_object
 
@@ -192,6 +194,14 @@ def test_user_object_is_the_user_schema(last_login):
     assert_same_shape(user_object(user), UserSchema)
 
 
+def test_session_object_is_the_session_schema():
+    user = User(id="usr_01", merchant_id="mer_01", email="a@example.com", name="A",
+                role="owner", status="active", created_at=NOW, last_login_at=None)
+    issued = IssuedSession(access_token="at", refresh_token="rt", expires_in=900,
+                           session_id="ses_01", livemode=False, user=user)
+    assert_same_shape(session_object(issued), SessionSchema)
+
+
 @pytest.mark.parametrize("secret", [None, "sk_test_x"])
 def test_api_key_object_is_the_api_key_schema(secret):
     key = ApiKey(id="key_01", prefix="sk_test_ab", livemode=False, created_at=NOW,
@@ -234,3 +244,13 @@ def test_risk_objects_are_their_schemas():
     assert_same_shape(risk_settings_object("mer_01", None), RiskSettingsSchema)
     settings = RiskSettings(merchant_id="mer_01", amount_limits={"INR": 500})
     assert_same_shape(risk_settings_object("mer_01", settings), RiskSettingsSchema)
+
+
+def test_every_object_builder_is_checked_here():
+    """A new ``*_object`` builder in shared/ needs its case above (and a response schema)."""
+    root = Path(__file__).resolve().parents[2] / "shared"
+    builders = {node.name for path in root.rglob("*.py")
+                for node in ast.parse(path.read_text()).body
+                if isinstance(node, ast.FunctionDef) and node.name.endswith("_object")}
+    checked = {name for name in globals() if name.endswith("_object")}
+    assert builders - checked == set()
