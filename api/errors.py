@@ -7,22 +7,9 @@ from flask import Flask, g, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import GatewayError, InvalidRequest
+from shared.errors import FOR_HTTP_STATUS, GatewayError, InternalError, InvalidRequest
 
 log = logging.getLogger("api.errors")
-
-_HTTP_CODES = {
-    400: ("invalid_request_error", "invalid_request"),
-    401: ("authentication_error", "invalid_api_key"),
-    403: ("permission_error", "forbidden"),
-    404: ("invalid_request_error", "resource_missing"),
-    405: ("invalid_request_error", "method_not_allowed"),
-    409: ("invalid_request_error", "conflict"),
-    413: ("invalid_request_error", "payload_too_large"),
-    415: ("invalid_request_error", "unsupported_media_type"),
-    422: ("invalid_request_error", "unprocessable"),
-    429: ("rate_limit_error", "rate_limited"),
-}
 
 
 def error_body(error_type: str, code: str, message: str, param: str | None) -> dict:
@@ -90,7 +77,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         status = error.code or 500
-        error_type, code = _HTTP_CODES.get(status, ("api_error", "http_error"))
+        known = FOR_HTTP_STATUS.get(status)
+        error_type, code = (known.type, known.code) if known else ("api_error", "http_error")
         # flask-smorest/webargs put marshmallow messages on the exception.
         messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if messages:
@@ -107,6 +95,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
-        body = error_body("api_error", "internal_error",
+        body = error_body(InternalError.type, InternalError.code,
                           "Something went wrong on our side; it has been logged.", None)
         return jsonify(body), 500

@@ -92,11 +92,6 @@ class Gunicorn:
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
 
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True,
-                             text=True).stdout
-        return [int(p) for p in out.split()]
-
 
 class Stack:
     """PostgreSQL + Redis + migrations + a merchant and operator key; processes on demand."""

@@ -23,10 +23,6 @@ class GatewayError(Exception):
             self.status = status
         self.param = param
 
-    def to_dict(self) -> dict:
-        return {"type": self.type, "code": self.code, "message": self.message,
-                "param": self.param}
-
 
 class InvalidRequest(GatewayError):
     status = 400
@@ -76,10 +72,29 @@ class RateLimited(GatewayError):
     code = "rate_limited"
 
 
-class ServiceUnavailable(GatewayError):
-    status = 503
+class MethodNotAllowed(GatewayError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Unprocessable(GatewayError):
+    """A 422 raised by the web framework itself (not an Idempotency-Key reuse)."""
+    status = 422
+    code = "unprocessable"
+
+
+class InternalError(GatewayError):
+    status = 500
     type = "api_error"
-    code = "service_unavailable"
+    code = "internal_error"
+
+
+# The error of each HTTP status the framework itself may answer with (404 for an unknown
+# path, 405 for a wrong method...): api/errors.py renders them with these types and codes.
+FOR_HTTP_STATUS: dict[int, type[GatewayError]] = {cls.status: cls for cls in (
+    InvalidRequest, AuthenticationFailed, PermissionDenied, NotFound, MethodNotAllowed,
+    Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable, RateLimited,
+    InternalError)}
 
 
 class ConfigurationError(Exception):

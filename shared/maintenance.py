@@ -19,6 +19,7 @@ from shared.db import utcnow
 from shared.events.models import Event
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
+from shared.payments.states import ProviderEventStatus
 from shared.provider_events.inbound import PROCESS_QUEUE, PROCESS_TASK
 from shared.provider_events.models import ProviderEvent
 from shared.refunds.models import Refund
@@ -58,7 +59,7 @@ def sweep_stuck_work(db, config) -> dict:
             counts[model.__tablename__] = len(ids)
         # Provider webhooks stored but never applied (their task was lost or failed).
         events = list(session.scalars(
-            select(ProviderEvent.id).where(ProviderEvent.status == "received",
+            select(ProviderEvent.id).where(ProviderEvent.status == ProviderEventStatus.RECEIVED,
                                            ProviderEvent.received_at < pending_cutoff)
             .order_by(ProviderEvent.received_at).limit(BATCH)))
         for event_id in events:

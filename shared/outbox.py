@@ -190,9 +190,3 @@ class OutboxRelay:
                 row.published_at = utcnow()
                 count += 1
         return count
-
-    def backlog(self) -> int:
-        from sqlalchemy import func
-        with self.db.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.published_at.is_(None))).scalar_one()

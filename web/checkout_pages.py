@@ -14,6 +14,7 @@ from api.errors import validation_to_gateway_error
 from api.schemas.payment_actions import RazorpayCheckoutVerificationSchema
 from api.schemas.payments import PaymentMethodSchema, looks_like_card_number
 from shared.checkout import service as checkout_service
+from shared.checkout.states import CheckoutSessionStatus
 from shared.errors import Conflict, GatewayError, InvalidRequest
 from shared.payments.checkout_verification import verify_razorpay_checkout
 from web.handover import Handover, handover_for
@@ -40,7 +41,7 @@ def _page_url(session_id: str) -> str:
 
 def page_state(view: checkout_service.CustomerView, handover: Handover | None) -> str:
     """One word for what the page shows; the script reloads when it changes."""
-    if view.status in ("complete", "expired"):
+    if view.status in (CheckoutSessionStatus.COMPLETE, CheckoutSessionStatus.EXPIRED):
         return view.status
     if view.can_pay:
         return "pay"

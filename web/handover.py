@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from shared.checkout.service import CustomerView
 from shared.config import Config
+from shared.payments.states import PaymentStatus
 
 CASHFREE_SDK = "https://sdk.cashfree.com/js/v3/cashfree.js"
 
@@ -41,7 +42,7 @@ def _web_url(url) -> str | None:
 
 def handover_for(view: CustomerView, config: Config, page_url: str) -> Handover | None:
     payment = view.payment
-    if payment is None or payment.status != "processing" or not payment.next_action:
+    if payment is None or payment.status != PaymentStatus.PROCESSING or not payment.next_action:
         return None
     action, provider = payment.next_action, payment.provider
     kind = action.get("type")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from shared.metrics import DELIVERY_OUTCOMES, TASK_OUTCOMES
 from shared.webhooks import delivery
+from shared.webhooks.states import DeliveryStatus
 from worker import context
 from worker.app import gateway_task
 
 # Outcomes that are a real HTTP attempt (busy/skipped sent nothing).
-_ATTEMPT_OUTCOMES = {"succeeded", "retrying", "failed", "dead"}
+_ATTEMPT_OUTCOMES = {DeliveryStatus.SUCCEEDED, DeliveryStatus.RETRYING, DeliveryStatus.FAILED,
+                     DeliveryStatus.DEAD}
 
 
 @gateway_task("gateway.fan_out_event")

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from api.schemas.common import ListArgs
 from shared.users.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from shared.users.roles import USER_ROLES
+from shared.users.states import USER_STATUSES
 
 
 class Text(fields.String):
@@ -64,7 +65,7 @@ class UserSchema(Schema):
     email = fields.String()
     name = fields.String()
     role = fields.String(validate=validate.OneOf(USER_ROLES))
-    status = fields.String(validate=validate.OneOf(("active", "disabled")))
+    status = fields.String(validate=validate.OneOf(USER_STATUSES))
     created = fields.String()
     created_at = fields.String()
     last_login = fields.String(allow_none=True)
@@ -104,7 +105,7 @@ class UserCreateSchema(Schema):
 
 class UserUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(USER_ROLES))
-    status = fields.String(validate=validate.OneOf(("active", "disabled")))
+    status = fields.String(validate=validate.OneOf(USER_STATUSES))
 
 
 class ApiKeyCreateSchema(Schema):

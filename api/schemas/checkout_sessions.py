@@ -7,9 +7,8 @@ from api.schemas.common import ListArgs
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId
 from api.schemas.payments import CustomerSchema
 from shared.checkout.service import MAX_URL_LENGTH
+from shared.checkout.states import CHECKOUT_STATUSES
 from shared.providers.registry import PROVIDERS
-
-CHECKOUT_STATUSES = ("open", "complete", "expired")
 
 
 class CheckoutSessionCreateSchema(Schema):

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.common import ListArgs
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits, ObjectId
-from shared.ledger.payouts import PAYOUT_STATUSES
+from shared.ledger.states import BALANCE_TRANSACTION_STATUSES, PAYOUT_STATUSES
 
 TXN_TYPES = ("payment", "refund", "payout", "adjustment")
 
@@ -34,7 +34,7 @@ class BalanceTransactionSchema(Schema):
     currency = fields.String()
     source = fields.String()
     payout_id = fields.String(allow_none=True)
-    status = fields.String(validate=validate.OneOf(("pending", "available")))
+    status = fields.String(validate=validate.OneOf(BALANCE_TRANSACTION_STATUSES))
     livemode = fields.Boolean()
     available_on = fields.String()
     created = fields.String()

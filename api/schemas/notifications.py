@@ -5,7 +5,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.schemas.common import ListArgs
 from api.schemas.payments import E164
-from shared.notifications.models import CHANNELS, NOTIFICATION_STATUSES
+from shared.notifications.models import CHANNELS
+from shared.notifications.states import NOTIFICATION_STATUSES
 
 
 class StrictBoolean(fields.Boolean):

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import Metadata, ObjectId
 from shared.events.service import EVENT_TYPES
-from shared.webhooks.models import ENDPOINT_STATUSES, LOG_STATUSES
+from shared.webhooks.states import LOG_STATUSES, SETTABLE_ENDPOINT_STATUSES
 from shared.webhooks.url_policy import MAX_URL_LENGTH
 
 EVENT_FILTER_VALUES = (*EVENT_TYPES, "*")
@@ -33,7 +33,7 @@ class WebhookEndpointCreateSchema(Schema):
 class WebhookEndpointUpdateSchema(Schema):
     url = EndpointUrl()
     events = EventFilter()
-    status = fields.String(validate=validate.OneOf(ENDPOINT_STATUSES))
+    status = fields.String(validate=validate.OneOf(SETTABLE_ENDPOINT_STATUSES))
     description = fields.String(validate=validate.Length(max=500), allow_none=True)
     metadata = Metadata()
 
@@ -50,7 +50,7 @@ class WebhookEndpointSchema(Schema):
     url = fields.String()
     events = fields.List(fields.String())
     description = fields.String(allow_none=True)
-    status = fields.String(validate=validate.OneOf(ENDPOINT_STATUSES))
+    status = fields.String(validate=validate.OneOf(SETTABLE_ENDPOINT_STATUSES))
     disabled_reason = fields.String(allow_none=True)
     metadata = fields.Dict()
     secret = fields.String(metadata={"description": "Only in the answers to create and "

@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from shared.checkout.models import CheckoutSession
+from shared.checkout.states import CheckoutSessionStatus
 from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest, NotFound
@@ -29,11 +30,13 @@ from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments import service as payment_service
 from shared.payments.models import Payment
+from shared.payments.states import CAPTURED, OrderStatus, PaymentStatus
 from shared.providers.registry import require_available
 
 MAX_URL_LENGTH = 2048
-PAID_STATUSES = frozenset({"completed", "partially_refunded", "refunded"})
-RETRYABLE_STATUSES = frozenset({"failed", "canceled"})  # the customer may try again
+PAID_STATUSES = frozenset(CAPTURED)
+# the customer may try again
+RETRYABLE_STATUSES = frozenset({PaymentStatus.FAILED, PaymentStatus.CANCELED})
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
 
@@ -65,7 +68,7 @@ def create_session(session: Session, config: Config, merchant_id: str,
     if order_id:
         order = order_service.get_order(session, merchant_id, order_id, param="order_id",
                                         livemode=livemode)
-        if order.status == "paid":
+        if order.status == OrderStatus.PAID:
             raise InvalidRequest("This order is already paid.", code="order_already_paid",
                                  param="order_id")
         if amount is not None and amount != order.amount:
@@ -111,11 +114,11 @@ def session_status(checkout: CheckoutSession, payment: Payment | None,
     """``complete`` once its payment completed; ``expired`` past ``expires_at`` unless a
     payment is still under way (it may yet complete); else ``open``."""
     if payment is not None and payment.status in PAID_STATUSES:
-        return "complete"
+        return CheckoutSessionStatus.COMPLETE
     in_flight = payment is not None and payment.status not in RETRYABLE_STATUSES
     if not in_flight and (now or utcnow()) >= checkout.expires_at:
-        return "expired"
-    return "open"
+        return CheckoutSessionStatus.EXPIRED
+    return CheckoutSessionStatus.OPEN
 
 
 def payments_of(session: Session, sessions: list[CheckoutSession]) -> dict[str, Payment]:
@@ -147,7 +150,7 @@ class CustomerView:
 
     @property
     def can_pay(self) -> bool:
-        return self.status == "open" and (
+        return self.status == CheckoutSessionStatus.OPEN and (
             self.payment is None or self.payment.status in RETRYABLE_STATUSES)
 
 
@@ -169,10 +172,10 @@ def pay(session: Session, config: Config, session_id: str, payment_method: dict)
     validated by the same schema as ``POST /payments``."""
     view = customer_view(session, session_id)
     checkout = view.session
-    if view.status == "complete":
+    if view.status == CheckoutSessionStatus.COMPLETE:
         raise Conflict("This checkout session is already paid.",
                        code="checkout_session_paid")
-    if view.status == "expired":
+    if view.status == CheckoutSessionStatus.EXPIRED:
         raise Conflict("This checkout session has expired.", code="checkout_session_expired")
     if not view.can_pay:
         raise Conflict("A payment for this checkout session is already under way.",

@@ -12,10 +12,11 @@ from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import id_floor
 from shared.payments.models import Payment
+from shared.payments.states import CAPTURED, PaymentStatus
 from shared.providers.models import TransactionAttempt
 from shared.refunds.models import Refund
 
-SUCCEEDED = ("completed", "partially_refunded", "refunded")
+SUCCEEDED = CAPTURED
 
 
 def payment_timeline(session: Session, merchant_id: str, payment_id: str) -> list[Event]:
@@ -72,7 +73,7 @@ def overview(session: Session, merchant_id: str, now: datetime | None = None,
     for when, status, count in rows:
         when = when if isinstance(when, date) else date.fromisoformat(str(when))
         bucket = per_day.setdefault(when, {"completed": 0, "failed": 0, "other": 0})
-        key = "completed" if status in SUCCEEDED else "failed" if status == "failed" \
+        key = "completed" if status in SUCCEEDED else "failed" if status == PaymentStatus.FAILED \
             else "other"
         bucket[key] += count
     series = []

@@ -6,6 +6,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, BigIntPK, UTCDateTime, utcnow
+from shared.idempotency.states import KeyStatus
 
 
 class IdempotencyKey(Base):
@@ -19,7 +20,7 @@ class IdempotencyKey(Base):
     merchant_id: Mapped[str] = mapped_column(String(40))
     key: Mapped[str] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="in_flight")  # in_flight | done
+    status: Mapped[str] = mapped_column(String(16), default=KeyStatus.IN_FLIGHT)  # in_flight | done
     response_status: Mapped[int | None] = mapped_column()
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

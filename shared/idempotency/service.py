@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.errors import Conflict, IdempotencyKeyReused, InvalidRequest
 from shared.idempotency.models import IdempotencyKey
+from shared.idempotency.states import KeyStatus
 
 LEASE = timedelta(seconds=60)
 
@@ -68,7 +69,7 @@ def claim(db, merchant_id: str, key: str, fingerprint: str) -> Claim | Replay:
     with db.transaction() as session:
         row_id = session.execute(
             insert(IdempotencyKey).values(merchant_id=merchant_id, key=key,
-                                          request_hash=fingerprint, status="in_flight",
+                                          request_hash=fingerprint, status=KeyStatus.IN_FLIGHT,
                                           created_at=now, locked_until=now + LEASE)
             .on_conflict_do_nothing(index_elements=["merchant_id", "key"])
             .returning(IdempotencyKey.id)).scalar()
@@ -81,7 +82,7 @@ def claim(db, merchant_id: str, key: str, fingerprint: str) -> Claim | Replay:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was used with different parameters.",
                 param="Idempotency-Key")
-        if row.status == "done":
+        if row.status == KeyStatus.DONE:
             return Replay(row.response_status, row.response_body)
         if row.locked_until and row.locked_until > now:
             raise Conflict("A request with this Idempotency-Key is still in progress.",
@@ -93,7 +94,7 @@ def claim(db, merchant_id: str, key: str, fingerprint: str) -> Claim | Replay:
 
 def complete(session: Session, claimed: Claim, status: int, body: str) -> None:
     session.execute(update(IdempotencyKey).where(IdempotencyKey.id == claimed.id)
-                    .values(status="done", response_status=status, response_body=body,
+                    .values(status=KeyStatus.DONE, response_status=status, response_body=body,
                             locked_until=None))
 
 

@@ -12,6 +12,7 @@ from shared.ids import id_floor
 from shared.ledger import accounts as chart
 from shared.ledger.journal import Entry, Line, Posting
 from shared.ledger.models import BalanceTransaction
+from shared.ledger.states import BalanceTransactionStatus
 from shared.pagination import Page, keyset_page
 
 RELEASE_BATCH = 500
@@ -54,9 +55,9 @@ def release_transaction(session: Session, txn_id: str) -> bool:
     """Move one pending payment transaction's net to available (caller holds its row or just
     wrote it). Posting is unique per (payment, release), so running twice moves it once."""
     txn = session.get(BalanceTransaction, txn_id, with_for_update=True)
-    if txn is None or txn.status != "pending":
+    if txn is None or txn.status != BalanceTransactionStatus.PENDING:
         return False
-    txn.status = "available"
+    txn.status = BalanceTransactionStatus.AVAILABLE
     if txn.net > 0:
         Posting(session).add(Entry(
             merchant_id=txn.merchant_id, currency=txn.currency, livemode=txn.livemode,
@@ -75,7 +76,7 @@ def release_available(db, now: datetime | None = None, batch: int = RELEASE_BATC
         with db.transaction() as session:
             rows = session.scalars(
                 select(BalanceTransaction)
-                .where(BalanceTransaction.status == "pending",
+                .where(BalanceTransaction.status == BalanceTransactionStatus.PENDING,
                        BalanceTransaction.available_on <= now)
                 .order_by(BalanceTransaction.available_on).limit(batch)
                 .with_for_update(skip_locked=True)).all()
@@ -83,7 +84,7 @@ def release_available(db, now: datetime | None = None, batch: int = RELEASE_BATC
                 return released
             posting = Posting(session)
             for txn in rows:
-                txn.status = "available"
+                txn.status = BalanceTransactionStatus.AVAILABLE
                 if txn.net > 0:
                     posting.add(Entry(
                         merchant_id=txn.merchant_id, currency=txn.currency,

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from shared.ledger.states import PayoutStatus
 
 
 class LedgerAccount(Base):
@@ -130,7 +131,7 @@ class Payout(Base):
     livemode: Mapped[bool] = mapped_column(Boolean, default=False)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|paid|failed
+    status: Mapped[str] = mapped_column(String(16), default=PayoutStatus.PENDING)
     method: Mapped[str] = mapped_column(String(16), default="manual")  # manual | automatic
     destination: Mapped[str] = mapped_column(String(64), default="bank_account")
     schedule_key: Mapped[str | None] = mapped_column(String(32))

@@ -24,15 +24,13 @@ from shared.ledger import sandbox_bank, settings
 from shared.ledger.journal import Entry, Line, Posting
 from shared.ledger.models import BalanceTransaction, LedgerAccount, Payout
 from shared.ledger.representation import payout_object
+from shared.ledger.states import PAYOUT_TRANSITIONS, BalanceTransactionStatus, PayoutStatus
 from shared.money import is_payable_currency
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 
 PROCESS_TASK = "gateway.process_payout"
 PROCESS_QUEUE = "maintenance"
-PAYOUT_STATUSES = ("pending", "paid", "failed")
-PAYOUT_TRANSITIONS = {"pending": frozenset({"paid", "failed"}), "paid": frozenset(),
-                      "failed": frozenset()}
 
 
 def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: bool = False,
@@ -64,7 +62,7 @@ def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: b
             code="balance_insufficient", param="amount")
     now = utcnow()
     payout = Payout(id=new_id("payout"), merchant_id=merchant_id, livemode=livemode,
-                    amount=amount, currency=currency, status="pending", method=method,
+                    amount=amount, currency=currency, status=PayoutStatus.PENDING, method=method,
                     destination=data.get("destination") or "bank_account",
                     schedule_key=schedule_key, metadata_=data.get("metadata") or {},
                     created_at=now, updated_at=now)
@@ -78,8 +76,8 @@ def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: b
     session.add(BalanceTransaction(
         id=new_id("balance_transaction"), merchant_id=merchant_id, livemode=livemode,
         type="payout", amount=-amount, fee=0, net=-amount, currency=currency,
-        source_id=payout.id, payout_id=payout.id, status="available", available_on=now,
-        created_at=now))
+        source_id=payout.id, payout_id=payout.id, status=BalanceTransactionStatus.AVAILABLE,
+        available_on=now, created_at=now))
     outbox.enqueue(session, PROCESS_TASK, [payout.id], PROCESS_QUEUE)
     return payout
 
@@ -100,7 +98,7 @@ def process_payout(db, payout_id: str) -> str:
         payout = session.get(Payout, payout_id, with_for_update=True)
         if payout is None:
             return "missing"
-        if payout.status != "pending":
+        if payout.status != PayoutStatus.PENDING:
             return f"already {payout.status}"
         result = sandbox_bank.transfer(session, payout)
         key = dict(merchant_id=payout.merchant_id, currency=payout.currency,
@@ -111,8 +109,8 @@ def process_payout(db, payout_id: str) -> str:
                                            Line(chart.PAID_OUT, "credit", payout.amount)],
                 totals={"payouts": payout.amount, "payout_count": 1}, **key)).flush()
             payout.arrived_at = utcnow()
-            _move(session, payout, "paid")
-            return "paid"
+            _move(session, payout, PayoutStatus.PAID)
+            return PayoutStatus.PAID
         Posting(session).add(Entry(
             kind="payout_failed", lines=[Line(chart.IN_TRANSIT, "debit", payout.amount),
                                          Line(chart.AVAILABLE, "credit", payout.amount)],
@@ -122,11 +120,12 @@ def process_payout(db, payout_id: str) -> str:
             id=new_id("balance_transaction"), merchant_id=payout.merchant_id,
             livemode=payout.livemode, type="adjustment", amount=payout.amount, fee=0,
             net=payout.amount, currency=payout.currency, source_id=payout.id,
-            payout_id=payout.id, status="available", available_on=now, created_at=now))
+            payout_id=payout.id, status=BalanceTransactionStatus.AVAILABLE, available_on=now,
+            created_at=now))
         payout.failure_code = result.failure_code
         payout.failure_message = result.failure_message
-        _move(session, payout, "failed")
-        return "failed"
+        _move(session, payout, PayoutStatus.FAILED)
+        return PayoutStatus.FAILED
 
 
 def get_payout(session: Session, merchant_id: str, payout_id: str, *,
@@ -172,7 +171,8 @@ def requeue_stuck_payouts(db, older_than_s: int, batch: int = 500) -> int:
     cutoff = now - timedelta(seconds=older_than_s)
     with db.transaction() as session:
         ids = list(session.scalars(
-            select(Payout.id).where(Payout.status == "pending", Payout.updated_at < cutoff)
+            select(Payout.id)
+            .where(Payout.status == PayoutStatus.PENDING, Payout.updated_at < cutoff)
             .order_by(Payout.updated_at).limit(batch).with_for_update(skip_locked=True)))
         if ids:
             session.execute(update(Payout).where(Payout.id.in_(ids)).values(updated_at=now))

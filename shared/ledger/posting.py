@@ -18,6 +18,7 @@ from shared.ledger import accounts as chart
 from shared.ledger import fees, settings
 from shared.ledger.journal import Entry, Line, Posting
 from shared.ledger.models import BalanceTransaction
+from shared.ledger.states import BalanceTransactionStatus
 
 
 def _insert_txn(session: Session, **values) -> bool:
@@ -52,7 +53,8 @@ def payment_completed(session: Session, payment) -> None:
     txn_id = new_id("balance_transaction")
     _insert_txn(session, id=txn_id, merchant_id=payment.merchant_id, livemode=livemode,
                 type="payment", amount=payment.amount, fee=fee, net=net,
-                currency=payment.currency, source_id=payment.id, status="pending",
+                currency=payment.currency, source_id=payment.id,
+                status=BalanceTransactionStatus.PENDING,
                 available_on=now + timedelta(seconds=max(0, delay)), created_at=now)
     if delay <= 0:
         from shared.ledger.balance import release_transaction
@@ -74,4 +76,4 @@ def refund_completed(session: Session, refund, payment) -> None:
     _insert_txn(session, id=new_id("balance_transaction"), merchant_id=refund.merchant_id,
                 livemode=livemode, type="refund", amount=-refund.amount, fee=0,
                 net=-refund.amount, currency=refund.currency, source_id=refund.id,
-                status="available", available_on=now, created_at=now)
+                status=BalanceTransactionStatus.AVAILABLE, available_on=now, created_at=now)

@@ -19,6 +19,7 @@ from shared.db import utcnow
 from shared.notifications import channels
 from shared.notifications.models import Notification
 from shared.notifications.service import QUEUE, REPUBLISH_AFTER_S, SEND_TASK
+from shared.notifications.states import NotificationStatus
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +38,12 @@ def deliver(db, config, notification_id: str) -> str:
     now = utcnow()
     with db.transaction() as session:
         row = session.get(Notification, notification_id, with_for_update={"skip_locked": True})
-        if row is None or row.status in ("sent", "failed"):
+        if row is None or row.status in (NotificationStatus.SENT, NotificationStatus.FAILED):
             return "skipped"
-        if row.status == "sending" and row.next_attempt_at and row.next_attempt_at > now:
+        if row.status == NotificationStatus.SENDING and row.next_attempt_at \
+                and row.next_attempt_at > now:
             return "skipped"  # another attempt holds the lease
-        row.status = "sending"
+        row.status = NotificationStatus.SENDING
         row.attempts += 1
         row.next_attempt_at = now + timedelta(seconds=config.smtp_timeout_s + LEASE_MARGIN_S)
         attempt, channel, recipient = row.attempts, row.channel, row.recipient
@@ -52,23 +54,23 @@ def deliver(db, config, notification_id: str) -> str:
     now = utcnow()
     with db.transaction() as session:
         row = session.get(Notification, notification_id, with_for_update=True)
-        if row is None or row.status != "sending" or row.attempts != attempt:
+        if row is None or row.status != NotificationStatus.SENDING or row.attempts != attempt:
             log.warning("notification %s: lease lost, result not recorded", notification_id)
             return "skipped"
         row.last_error = result.error[:500] if result.error else None
         if result.ok:
-            row.status = "sent"
+            row.status = NotificationStatus.SENT
             row.sent_at = now
             row.next_attempt_at = None
             row.provider_message_id = result.provider_message_id
-            return "sent"
+            return NotificationStatus.SENT
         if not result.retryable or attempt >= config.notification_max_attempts:
-            row.status = "failed"
+            row.status = NotificationStatus.FAILED
             row.next_attempt_at = None
             log.warning("notification %s (%s) failed for good after %d attempt(s): %s",
                         row.id, row.kind, attempt, row.last_error)
-            return "failed"
-        row.status = "pending"
+            return NotificationStatus.FAILED
+        row.status = NotificationStatus.PENDING
         row.next_attempt_at = now + timedelta(
             seconds=retry_delay(config.notification_retry_base_s, attempt))
         return "retrying"
@@ -80,13 +82,14 @@ def dispatch_due(db, batch: int = 200) -> int:
     with db.transaction() as session:
         rows = session.scalars(
             select(Notification)
-            .where(Notification.status.in_(("pending", "sending")),
+            .where(Notification.status.in_((NotificationStatus.PENDING,
+                                            NotificationStatus.SENDING)),
                    Notification.next_attempt_at <= now)
             .order_by(Notification.next_attempt_at).limit(batch)
             .with_for_update(skip_locked=True)).all()
         for row in rows:
             # A "sending" row past its lease lost its worker: the attempt starts over.
-            row.status = "pending"
+            row.status = NotificationStatus.PENDING
             row.next_attempt_at = now + timedelta(seconds=REPUBLISH_AFTER_S)
             outbox.enqueue(session, SEND_TASK, [row.id], QUEUE)
         return len(rows)

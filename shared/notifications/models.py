@@ -6,11 +6,9 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, UTCDateTime, utcnow
+from shared.notifications.states import NotificationStatus
 
 CHANNELS = ("email", "sms")
-# pending: waiting for its (next) attempt; sending: an attempt holds it until next_attempt_at;
-# sent; failed: gave up (attempts exhausted or a permanent refusal such as a bad number).
-NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 class Notification(Base):
@@ -32,7 +30,7 @@ class Notification(Base):
     object_id: Mapped[str | None] = mapped_column(String(64))
     # kind:object:channel:recipient, so the same receipt is never queued twice.
     dedupe_key: Mapped[str] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=NotificationStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -24,11 +24,13 @@ from shared.db import utcnow
 from shared.ids import ulid
 from shared.merchants.models import Merchant
 from shared.notifications.models import Notification, NotificationSettings
+from shared.notifications.states import NotificationStatus
 from shared.notifications.templates import CUSTOMER_KINDS, MERCHANT_KINDS, render
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.representation import iso
 from shared.users.models import User
+from shared.users.states import UserStatus
 
 SEND_TASK = "gateway.send_notification"
 QUEUE = "notifications"
@@ -48,7 +50,7 @@ def settings_for(session: Session, merchant_id: str) -> NotificationSettings:
 def _alert_emails(session: Session, merchant_id: str) -> list[str]:
     emails = list(session.scalars(select(User.email).where(
         User.merchant_id == merchant_id, User.role.in_(("owner", "admin")),
-        User.status == "active").order_by(User.id)))
+        User.status == UserStatus.ACTIVE).order_by(User.id)))
     if not emails:
         merchant = session.get(Merchant, merchant_id)
         if merchant is not None and merchant.email:
@@ -96,7 +98,8 @@ def enqueue(session: Session, merchant_id: str, kind: str, context: dict, *,
         subject, body = render(kind, channel, values)
         row = Notification(id=f"ntf_{ulid()}", merchant_id=merchant_id, kind=kind,
                            channel=channel, recipient=recipient, subject=subject, body=body,
-                           object_id=object_id, dedupe_key=dedupe_key, status="pending",
+                           object_id=object_id, dedupe_key=dedupe_key,
+                           status=NotificationStatus.PENDING,
                            attempts=0, created_at=now,
                            next_attempt_at=now + timedelta(seconds=REPUBLISH_AFTER_S))
         session.add(row)
@@ -139,7 +142,8 @@ def notification_object(n: Notification) -> dict:
     return {"id": n.id, "object": "notification", "kind": n.kind, "channel": n.channel,
             "recipient": n.recipient, "subject": n.subject, "object_id": n.object_id,
             "status": n.status, "attempts": n.attempts, "last_error": n.last_error,
-            "next_attempt_at": iso(n.next_attempt_at) if n.status == "pending" else None,
+            "next_attempt_at": iso(n.next_attempt_at)
+            if n.status == NotificationStatus.PENDING else None,
             "created_at": iso(n.created_at), "sent_at": iso(n.sent_at)}
 
 

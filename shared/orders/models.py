@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
+from shared.payments.states import OrderStatus
 
 
 class Order(Base):
@@ -23,7 +24,7 @@ class Order(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     receipt: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="created")
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.CREATED)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
     attempts: Mapped[int] = mapped_column(default=0)
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, default=dict)

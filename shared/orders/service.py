@@ -9,13 +9,15 @@ from shared.ids import new_id
 from shared.orders.models import Order
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
+from shared.payments.states import OrderStatus
 from shared.representation import order_object
 
 
 def create_order(session: Session, merchant_id: str, data: dict) -> Order:
     now = utcnow()
     order = Order(id=new_id("order"), merchant_id=merchant_id, amount=data["amount"],
-                  currency=data["currency"], receipt=data.get("receipt"), status="created",
+                  currency=data["currency"], receipt=data.get("receipt"),
+                  status=OrderStatus.CREATED,
                   amount_paid=0, attempts=0,
                   metadata_=data.get("metadata") or data.get("notes") or {},
                   livemode=bool(data.get("livemode")), created_at=now, updated_at=now)
@@ -42,16 +44,16 @@ def list_orders(session: Session, merchant_id: str, args: dict) -> Page:
 def note_attempt(session: Session, order_id: str) -> None:
     session.execute(update(Order).where(Order.id == order_id)
                     .values(attempts=Order.attempts + 1, updated_at=utcnow()))
-    session.execute(update(Order).where(Order.id == order_id, Order.status == "created")
-                    .values(status="attempted"))
+    session.execute(update(Order).where(Order.id == order_id, Order.status == OrderStatus.CREATED)
+                    .values(status=OrderStatus.ATTEMPTED))
 
 
 def mark_paid(session: Session, order_id: str, amount: int) -> None:
     """A payment for this order completed: the order is paid (once), with an event."""
     order = session.get(Order, order_id, with_for_update=True)
-    if order is None or order.status == "paid":
+    if order is None or order.status == OrderStatus.PAID:
         return
     order.amount_paid = order.amount_paid + amount
-    order.status = "paid"
+    order.status = OrderStatus.PAID
     order.updated_at = utcnow()
     record_event(session, order.merchant_id, "order.paid", order_object(order))

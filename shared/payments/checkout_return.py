@@ -21,10 +21,13 @@ from shared import outbox
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.payments.models import Payment
+from shared.payments.states import PaymentStatus
 
-_CUSTOMER_STATUS = {"pending": "pending", "processing": "pending", "completed": "succeeded",
-                    "partially_refunded": "succeeded", "refunded": "succeeded",
-                    "failed": "failed", "canceled": "failed"}
+_CUSTOMER_STATUS = {PaymentStatus.PENDING: "pending", PaymentStatus.PROCESSING: "pending",
+                    PaymentStatus.COMPLETED: "succeeded",
+                    PaymentStatus.PARTIALLY_REFUNDED: "succeeded",
+                    PaymentStatus.REFUNDED: "succeeded",
+                    PaymentStatus.FAILED: "failed", PaymentStatus.CANCELED: "failed"}
 
 
 def customer_returned(session: Session, payment_id: str, poll_interval_s: int) -> str:
@@ -32,11 +35,11 @@ def customer_returned(session: Session, payment_id: str, poll_interval_s: int) -
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise NotFound(f"No such payment: {payment_id!r}.", param="payment_id")
-    if payment.status == "processing" and payment.provider_payment_id is not None:
+    if payment.status == PaymentStatus.PROCESSING and payment.provider_payment_id is not None:
         now = utcnow()
         claimed = cast(CursorResult, session.execute(
             update(Payment)
-            .where(Payment.id == payment_id, Payment.status == "processing",
+            .where(Payment.id == payment_id, Payment.status == PaymentStatus.PROCESSING,
                    or_(Payment.return_polled_at.is_(None),
                        Payment.return_polled_at < now - timedelta(seconds=poll_interval_s)))
             # updated_at is the sweeper's clock and part of the merchant's view: unchanged.

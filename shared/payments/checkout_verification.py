@@ -20,6 +20,7 @@ from shared.payments import service as payment_service
 from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result
 from shared.payments.review import flag_after_provider_mismatch, flag_late_capture
+from shared.payments.states import PaymentStatus
 from shared.providers.base import Outcome
 from shared.providers.calls import call_provider
 from shared.providers.integrity import Asked, IntegrityMismatch
@@ -66,7 +67,7 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
         log.warning("payment %s: Razorpay Checkout signature did not verify", payment_id)
         raise InvalidRequest("The Razorpay signature does not match this payment's order.",
                              code="signature_invalid", param="razorpay_signature")
-    if status not in ("processing", "failed", "canceled"):
+    if status not in (PaymentStatus.PROCESSING, PaymentStatus.FAILED, PaymentStatus.CANCELED):
         return _current(db, payment_id)  # already settled (by a webhook, a poll, a retry)
 
     try:
@@ -88,7 +89,7 @@ def verify_razorpay_checkout(db, config, merchant_id: str, payment_id: str,
 
     with db.transaction() as session:
         payment = session.get(Payment, payment_id, with_for_update=True)
-        if payment.status in ("failed", "canceled"):
+        if payment.status in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
             # The customer paid this order after we had given up on it: a late capture.
             if result.outcome is Outcome.SUCCEEDED:
                 flag_late_capture(session, payment, PROVIDER)

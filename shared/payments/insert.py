@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import text
 
@@ -28,8 +30,9 @@ from shared.errors import GatewayError
 from shared.idempotency.service import KeyToStore
 from shared.ids import new_id
 from shared.merchants.livemode import choose_provider
+from shared.payments.states import PaymentStatus
 from shared.providers.registry import get_provider
-from shared.representation import iso
+from shared.representation import payment_object
 
 PROCESS_TASK, PROCESS_QUEUE = "gateway.process_payment", "payments"
 FAN_OUT_TASK, FAN_OUT_QUEUE = "gateway.fan_out_event", "webhooks"
@@ -105,18 +108,19 @@ def can_insert_directly(db, config: Config, data: dict) -> bool:
     return not get_provider(provider, config, db).missing_credentials()
 
 
-def payment_json(payment_id: str, data: dict, provider: str, now_iso: str | None) -> dict:
-    """The same dict as ``representation.payment_object`` for a new pending payment."""
-    return {"id": payment_id, "object": "payment", "amount": data["amount"],
-            "currency": data["currency"], "status": "pending", "order_id": None,
-            "amount_refunded": 0, "provider": provider, "provider_payment_id": None,
-            "payment_method": data["payment_method"],
-            "customer": data.get("customer"),
-            "description": data.get("description"),
-            "metadata": data.get("metadata") or {}, "failure_code": None,
-            "failure_message": None, "attempts": 0, "next_action": None, "risk": None,
-            "livemode": bool(data.get("livemode")),
-            "created_at": now_iso, "updated_at": now_iso}
+def payment_json(payment_id: str, data: dict, provider: str, now: datetime) -> dict:
+    """``representation.payment_object`` of the row ``insert_payment`` is about to write.
+
+    There is no ORM object yet (the row is written by one SQL statement), so the builder reads
+    the new row's column values from a plain namespace: the shape has one definition."""
+    return payment_object(SimpleNamespace(
+        id=payment_id, amount=data["amount"], currency=data["currency"],
+        status=PaymentStatus.PENDING,
+        order_id=None, amount_refunded=0, provider=provider, provider_payment_id=None,
+        payment_method=data["payment_method"], customer=data.get("customer"),
+        description=data.get("description"), metadata_=data.get("metadata"),
+        failure_code=None, failure_message=None, attempts=0, next_action=None, risk=None,
+        livemode=data.get("livemode"), created_at=now, updated_at=now))
 
 
 def insert_payment(db, config: Config, merchant_id: str, data: dict,
@@ -128,7 +132,7 @@ def insert_payment(db, config: Config, merchant_id: str, data: dict,
     payment_id, event_id = new_id("payment"), new_id("event")
     livemode = bool(data.get("livemode"))
     provider = choose_provider(config, data.get("provider"), livemode)
-    body = json.dumps(payment_json(payment_id, data, provider, iso(now)),
+    body = json.dumps(payment_json(payment_id, data, provider, now),
                       separators=(",", ":"))
     customer = data.get("customer")
     params = {

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
+from shared.payments.states import PaymentStatus
 
 
 class Payment(Base):
@@ -26,7 +27,7 @@ class Payment(Base):
     order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(24), default="pending")
+    status: Mapped[str] = mapped_column(String(24), default=PaymentStatus.PENDING)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     # Sum of refunds that are not failed: the bound that keeps refunds <= amount.
     amount_refund_reserved: Mapped[int] = mapped_column(BigInteger, default=0)

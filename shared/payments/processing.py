@@ -20,7 +20,7 @@ from shared.notifications import triggers as notification_triggers
 from shared.orders import service as order_service
 from shared.payments.models import Payment
 from shared.payments.review import flag_after_provider_mismatch
-from shared.payments.states import payment_can_move
+from shared.payments.states import PaymentStatus, payment_can_move
 from shared.providers.base import Outcome, PaymentRequest, PaymentResult
 from shared.providers.calls import settle_provider_call
 from shared.providers.integrity import Asked
@@ -46,25 +46,26 @@ def apply_payment_result(session: Session, payment: Payment, result: PaymentResu
     the status. A late or out-of-order answer (a failure after completion) changes nothing.
     The answer passed ``check_integrity`` where it arrived (``call_provider``, inbound
     events), so it is about this payment's amount, currency and provider object."""
-    if result.provider_payment_id and payment.status == "processing":
+    if result.provider_payment_id and payment.status == PaymentStatus.PROCESSING:
         payment.provider_payment_id = result.provider_payment_id
     if result.outcome is Outcome.SUCCEEDED:
-        payment.next_action = None if payment.status == "processing" else payment.next_action
-        if move_payment(session, payment, "completed", "payment.completed"):
+        payment.next_action = None if payment.status == PaymentStatus.PROCESSING \
+            else payment.next_action
+        if move_payment(session, payment, PaymentStatus.COMPLETED, "payment.completed"):
             ledger_posting.payment_completed(session, payment)
             if payment.order_id:
                 order_service.mark_paid(session, payment.order_id, payment.amount)
             return True
         return False
     if result.outcome is Outcome.FAILED:
-        if payment.status != "processing":
+        if payment.status != PaymentStatus.PROCESSING:
             return False
         payment.failure_code = result.failure_code or "payment_failed"
         payment.failure_message = result.failure_message
         payment.next_action = None
-        return move_payment(session, payment, "failed", "payment.failed")
+        return move_payment(session, payment, PaymentStatus.FAILED, "payment.failed")
     # Still in progress (customer action needed, or the provider is not done yet).
-    if payment.status == "processing" and result.next_action is not None:
+    if payment.status == PaymentStatus.PROCESSING and result.next_action is not None:
         payment.next_action = result.next_action
         payment.updated_at = utcnow()
     return False
@@ -84,12 +85,12 @@ def process_payment(db, config, payment_id: str) -> str:
         payment = session.get(Payment, payment_id, with_for_update=True)
         if payment is None:
             return "missing"
-        if payment.status == "pending":
-            move_payment(session, payment, "processing", "payment.processing")
-        elif payment.status != "processing":
+        if payment.status == PaymentStatus.PENDING:
+            move_payment(session, payment, PaymentStatus.PROCESSING, "payment.processing")
+        elif payment.status != PaymentStatus.PROCESSING:
             return f"already {payment.status}"
         if risk_rules.evaluate(session, config, payment).blocked:  # before any provider call
-            move_payment(session, payment, "failed", "payment.failed")
+            move_payment(session, payment, PaymentStatus.FAILED, "payment.failed")
             return "failed risk_blocked"
         payment.attempts += 1
         provider_payment_id = payment.provider_payment_id

@@ -14,7 +14,7 @@ from shared.orders import service as order_service
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments.models import Payment
-from shared.payments.states import payment_can_move
+from shared.payments.states import OrderStatus, PaymentStatus, payment_can_move
 from shared.providers.registry import require_available
 from shared.representation import payment_object
 
@@ -33,14 +33,14 @@ def create_payment(session: Session, config: Config, merchant_id: str, data: dic
         if order.currency != data["currency"]:
             raise InvalidRequest("currency must equal the order's currency.",
                                  code="currency_mismatch", param="currency")
-        if order.status == "paid":
+        if order.status == OrderStatus.PAID:
             raise InvalidRequest("This order is already paid.", code="order_already_paid",
                                  param="order_id")
         order_service.note_attempt(session, order_id)
     now = utcnow()
     payment = Payment(
         id=new_id("payment"), merchant_id=merchant_id, order_id=order_id,
-        amount=data["amount"], currency=data["currency"], status="pending",
+        amount=data["amount"], currency=data["currency"], status=PaymentStatus.PENDING,
         amount_refunded=0, amount_refund_reserved=0, provider=provider,
         payment_method=data["payment_method"], customer=data.get("customer"),
         description=data.get("description"), metadata_=data.get("metadata") or {},
@@ -85,10 +85,10 @@ def update_payment(session: Session, merchant_id: str, payment_id: str, data: di
     if "status" in data:
         new = data["status"]
         if new != payment.status:
-            if new != "canceled" or not payment_can_move(payment.status, new):
+            if new != PaymentStatus.CANCELED or not payment_can_move(payment.status, new):
                 raise Conflict(f"A {payment.status} payment cannot become {new}.",
                                code="payment_state_conflict", param="status")
-            payment.status = "canceled"
+            payment.status = PaymentStatus.CANCELED
             canceled_now = True
     if "metadata" in data:
         payment.metadata_ = data["metadata"]

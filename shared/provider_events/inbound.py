@@ -46,6 +46,7 @@ from shared.errors import (
 from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result
 from shared.payments.review import flag_late_capture, settle_integrity_mismatch
+from shared.payments.states import PaymentStatus, ProviderEventStatus
 from shared.provider_events.models import ProviderEvent
 from shared.providers.base import InboundEvent, Outcome, PaymentResult, RefundResult
 from shared.providers.integrity import IntegrityMismatch, check_integrity
@@ -94,7 +95,7 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
         .values(provider=provider_name,
                 provider_event_id=event.provider_event_id.replace("\x00", "")[:255],
                 event_type=event.event_type.replace("\x00", "")[:128],
-                payload=payload, status="received",
+                payload=payload, status=ProviderEventStatus.RECEIVED,
                 received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["provider", "provider_event_id"])
         .returning(ProviderEvent.id)).scalar_one_or_none()
@@ -166,23 +167,23 @@ def process_provider_event(db, config, provider_event_id: int) -> str:
         row = session.get(ProviderEvent, provider_event_id, with_for_update=True)
         if row is None:
             return "missing"
-        if row.status != "received":
+        if row.status != ProviderEventStatus.RECEIVED:
             return f"already {row.status}"
         event = read_stored_event(row, config)
         try:
             changed, reason = _apply_event(session, row.provider, event)
-            status = "processed" if changed else "ignored"
+            status = ProviderEventStatus.PROCESSED if changed else ProviderEventStatus.IGNORED
         except EventMismatch as exc:
             # Someone (perhaps a customer editing Checkout's notes) pointed a real event at
             # another object of ours. Nothing was changed: the check precedes any update.
             log.error("%s event %s refused, mismatch: %s", row.provider, row.id, exc)
-            status, reason = "mismatch", f"mismatch: {exc}"
+            status, reason = ProviderEventStatus.MISMATCH, f"mismatch: {exc}"
         except IntegrityMismatch as exc:
             # The amount, currency or object disagrees with ours: nothing was changed (the
             # check comes before any update) and the object is flagged for an operator.
             log.error("%s event %s refused, %s: %s", row.provider, row.id, exc.code,
                       exc.message)
-            status, reason = "mismatch", f"{exc.code}: {exc.message}"
+            status, reason = ProviderEventStatus.MISMATCH, f"{exc.code}: {exc.message}"
         row.status = status
         row.result = reason[:500]
         row.processed_at = utcnow()
@@ -255,7 +256,7 @@ def _apply_payment_event(session: Session, provider_name: str, event: InboundEve
                            failure_code=event.failure_code,
                            failure_message=_truncated(event.failure_message))
     _check_or_flag(session, payment, result, provider_name)
-    if outcome is Outcome.SUCCEEDED and before in ("failed", "canceled"):
+    if outcome is Outcome.SUCCEEDED and before in (PaymentStatus.FAILED, PaymentStatus.CANCELED):
         # The customer paid after we had given up on the payment (a retry inside the
         # provider's checkout after it expired): money moved that we report as not moved.
         if flag_late_capture(session, payment, provider_name):

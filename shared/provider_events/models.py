@@ -6,6 +6,7 @@ from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, BigIntPK, UTCDateTime, utcnow
+from shared.payments.states import ProviderEventStatus
 
 
 class ProviderEvent(Base):
@@ -21,8 +22,8 @@ class ProviderEvent(Base):
     provider_event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
-    # received | processed | ignored | mismatch (bound to none of our provider objects)
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    # ProviderEventStatus (shared/payments/states.py)
+    status: Mapped[str] = mapped_column(String(16), default=ProviderEventStatus.RECEIVED)
     result: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
+from shared.payments.states import RefundStatus
 
 
 class Refund(Base):
@@ -25,7 +26,7 @@ class Refund(Base):
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=RefundStatus.PENDING)
     reason: Mapped[str | None] = mapped_column(String(500))
     provider_refund_id: Mapped[str | None] = mapped_column(String(255))
     failure_code: Mapped[str | None] = mapped_column(String(64))

@@ -15,7 +15,7 @@ from shared.notifications import triggers as notification_triggers
 from shared.payments.models import Payment
 from shared.payments.processing import move_payment
 from shared.payments.review import flag_after_provider_mismatch
-from shared.payments.states import refund_can_move
+from shared.payments.states import PaymentStatus, RefundStatus, refund_can_move
 from shared.providers.base import Outcome, RefundRequest, RefundResult
 from shared.providers.calls import settle_provider_call
 from shared.providers.integrity import Asked
@@ -29,7 +29,7 @@ def move_refund(session: Session, refund: Refund, new_status: str) -> bool:
         return False
     refund.status = new_status
     refund.updated_at = utcnow()
-    if new_status in ("completed", "failed"):
+    if new_status in (RefundStatus.COMPLETED, RefundStatus.FAILED):
         obj, event_type = refund_object(refund), f"refund.{new_status}"
         record_event(session, refund.merchant_id, event_type, obj)
         payment = session.get(Payment, refund.payment_id)  # locked and loaded by the caller
@@ -68,18 +68,19 @@ def apply_refund_result(session: Session, refund: Refund, payment: Payment,
     if result.provider_refund_id and refund.provider_refund_id is None:
         refund.provider_refund_id = result.provider_refund_id
     if result.outcome is Outcome.SUCCEEDED:
-        if not move_refund(session, refund, "completed"):
+        if not move_refund(session, refund, RefundStatus.COMPLETED):
             return False
         ledger_posting.refund_completed(session, refund, payment)
         add_to_payment(session, payment, amount_refunded=refund.amount)
         full = payment.amount_refunded >= payment.amount
-        move_payment(session, payment, "refunded" if full else "partially_refunded",
+        move_payment(session, payment,
+                     PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED,
                      "payment.refunded")
         return True
     if result.outcome is Outcome.FAILED:
         refund.failure_code = result.failure_code or "refund_failed"
         refund.failure_message = result.failure_message
-        if not move_refund(session, refund, "failed"):
+        if not move_refund(session, refund, RefundStatus.FAILED):
             return False
         add_to_payment(session, payment, amount_refund_reserved=-refund.amount)
         return True
@@ -91,9 +92,9 @@ def process_refund(db, config, refund_id: str) -> str:
         refund = session.get(Refund, refund_id, with_for_update=True)
         if refund is None:
             return "missing"
-        if refund.status == "pending":
-            move_refund(session, refund, "processing")
-        elif refund.status != "processing":
+        if refund.status == RefundStatus.PENDING:
+            move_refund(session, refund, RefundStatus.PROCESSING)
+        elif refund.status != RefundStatus.PROCESSING:
             return f"already {refund.status}"
         refund.attempts += 1
         payment = session.get(Payment, refund.payment_id)

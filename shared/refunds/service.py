@@ -15,7 +15,7 @@ from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments.models import Payment
 from shared.payments.service import get_payment
-from shared.payments.states import REFUNDABLE
+from shared.payments.states import REFUNDABLE, RefundStatus
 from shared.refunds.models import Refund
 from shared.representation import refund_object
 
@@ -35,7 +35,7 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
             code="refund_exceeds_payment", param="amount")
     now = utcnow()
     refund = Refund(id=new_id("refund"), merchant_id=merchant_id, payment_id=payment.id,
-                    amount=amount, currency=payment.currency, status="pending",
+                    amount=amount, currency=payment.currency, status=RefundStatus.PENDING,
                     reason=data.get("reason"), metadata_=data.get("metadata") or {},
                     attempts=0, livemode=payment.livemode, created_at=now, updated_at=now)
     session.add(refund)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from shared.ledger.models import DailyTotal, PaymentDailySummary
 from shared.payments.models import Payment
+from shared.payments.states import CAPTURED, PaymentStatus
 from shared.reporting import summary_rollup
 
 SETTLEMENT_COLUMNS = ("date", "currency", "gross", "refunds", "fees", "net", "payouts",
                       "payment_count", "refund_count", "payout_count")
-SUCCEEDED = ("completed", "partially_refunded", "refunded")
+SUCCEEDED = CAPTURED
 
 
 def settlement(session: Session, merchant_id: str, start: date, end: date,
@@ -96,7 +97,7 @@ def summary(session: Session, merchant_id: str, start: date, end: date,
             bucket["volume"] += volume
             if status in SUCCEEDED:
                 bucket["succeeded"] += count
-            elif status == "failed":
+            elif status == PaymentStatus.FAILED:
                 bucket["failed"] += count
         if status in SUCCEEDED:
             t["succeeded_volume"] += volume

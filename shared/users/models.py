@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, BigIntPK, UTCDateTime, utcnow
+from shared.users.states import UserStatus
 
 
 class User(Base):
@@ -20,7 +21,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))        # owner | admin | developer | viewer
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | disabled
+    status: Mapped[str] = mapped_column(String(16), default=UserStatus.ACTIVE)  # active | disabled
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

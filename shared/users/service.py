@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from shared.pagination import Page, keyset_page
 from shared.users import passwords, tokens
 from shared.users.models import LoginFailure, RefreshToken, User
 from shared.users.roles import USER_ROLES
+from shared.users.states import UserStatus
 
 T = TypeVar("T")
 
@@ -122,7 +123,7 @@ def _new_user(session: Session, config: Config, merchant_id: str, *, email: str,
         raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}.", param="role")
     now = utcnow()
     user = User(id=new_id("user"), merchant_id=merchant_id, email=normalize_email(email),
-                name=name, role=role, status="active",
+                name=name, role=role, status=UserStatus.ACTIVE,
                 password_hash=passwords.hash_password(config, password),
                 created_at=now, updated_at=now)
     try:
@@ -184,12 +185,6 @@ def list_users(session: Session, merchant_id: str, args: dict) -> Page:
                        args.get("starting_after"))
 
 
-def _other_active_owners(session: Session, user: User) -> int:
-    return session.execute(select(func.count()).select_from(User).where(
-        User.merchant_id == user.merchant_id, User.role == "owner",
-        User.status == "active", User.id != user.id)).scalar_one()
-
-
 def update_user(session: Session, merchant_id: str, user_id: str, data: dict, *,
                 actor: Actor, actor_role: str) -> User:
     """Change a user's role or status. The last active owner can be neither demoted nor
@@ -202,14 +197,14 @@ def update_user(session: Session, merchant_id: str, user_id: str, data: dict, *,
     role, status = data.get("role", user.role), data.get("status", user.status)
     if role not in USER_ROLES:
         raise InvalidRequest(f"role must be one of {', '.join(USER_ROLES)}.", param="role")
-    if status not in ("active", "disabled"):
+    if status not in (UserStatus.ACTIVE, UserStatus.DISABLED):
         raise InvalidRequest("status must be active or disabled.", param="status")
     if "owner" in (role, user.role) and role != user.role and actor_role != "owner":
         raise PermissionDenied("Only an owner can grant or remove the owner role.",
                                code="insufficient_role", param="role")
-    losing_owner = user.role == "owner" and user.status == "active" and (
-        role != "owner" or status != "active")
-    if losing_owner and not any(o.id != user.id and o.status == "active" for o in owners):
+    losing_owner = user.role == "owner" and user.status == UserStatus.ACTIVE and (
+        role != "owner" or status != UserStatus.ACTIVE)
+    if losing_owner and not any(o.id != user.id and o.status == UserStatus.ACTIVE for o in owners):
         raise Conflict("The last active owner cannot be demoted or disabled.",
                        code="last_owner", param="role" if role != "owner" else "status")
     changes = {}
@@ -219,7 +214,7 @@ def update_user(session: Session, merchant_id: str, user_id: str, data: dict, *,
     if status != user.status:
         changes["status"] = [user.status, status]
         user.status = status
-        if status == "disabled":
+        if status == UserStatus.DISABLED:
             revoke_all_sessions(session, user.id)
     user.updated_at = utcnow()
     record_audit(session, actor=actor, action="user.update", object_id=user.id,
@@ -263,7 +258,7 @@ def authenticate_password(session: Session, config: Config, email: str,
         if normalized else None
     matched = passwords.verify_password(config, user.password_hash if user else None,
                                         password if isinstance(password, str) else "")
-    if not matched or user is None or user.status != "active":
+    if not matched or user is None or user.status != UserStatus.ACTIVE:
         session.add(LoginFailure(email=normalized[:320], created_at=utcnow()))
         record_audit(session, actor=Actor("user", user.id if user else None),
                      action="user.login_failed", object_id=user.id if user else None,
@@ -349,7 +344,7 @@ def refresh_session(session: Session, config: Config, refresh_token: str) -> Iss
                                  "revoked.", param="refresh_token")
     user = session.get(User, link.user_id)
     if link.revoked_at is not None or link.expires_at <= now or user is None \
-            or user.status != "active":
+            or user.status != UserStatus.ACTIVE:
         raise tokens.InvalidToken("The refresh token is not valid.", param="refresh_token")
     link.used_at = now
     issued = issue_session(session, config, user, livemode=link.livemode,
@@ -387,7 +382,7 @@ def principal_for_access_token(session: Session, config: Config,
     one, so a demotion applies at once (within the cache TTL)."""
     claims = tokens.decode_access_token(config, token)
     user = session.get(User, claims.user_id)
-    if user is None or user.merchant_id != claims.merchant_id or user.status != "active":
+    if user is None or user.merchant_id != claims.merchant_id or user.status != UserStatus.ACTIVE:
         raise tokens.InvalidToken("The access token is no longer valid.")
     alive = session.execute(select(RefreshToken.id).where(
         RefreshToken.chain_id == claims.session_id, RefreshToken.user_id == user.id,

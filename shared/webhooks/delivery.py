@@ -35,6 +35,7 @@ from shared.notifications import triggers as notification_triggers
 from shared.representation import event_object
 from shared.webhooks import http_sender, signer
 from shared.webhooks.models import WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
+from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def counter_total(session: Session, name: str) -> int:
 
 
 def mark_dead(session: Session, attempt: WebhookLog, error: str | None) -> None:
-    attempt.status = "dead"
+    attempt.status = DeliveryStatus.DEAD
     attempt.next_retry_at = None
     attempt.claimed_until = None
     attempt.error = (error or "")[:500] or None
@@ -115,7 +116,8 @@ def start_attempt(session: Session, event_id: str, endpoint: WebhookEndpoint, at
     now = now or utcnow()
     row = WebhookLog(id=new_id("webhook_log"), merchant_id=endpoint.merchant_id,
                      event_id=event_id, endpoint_id=endpoint.id, attempt=attempt,
-                     status="pending", next_retry_at=now + timedelta(seconds=REPUBLISH_AFTER_S),
+                     status=DeliveryStatus.PENDING,
+                     next_retry_at=now + timedelta(seconds=REPUBLISH_AFTER_S),
                      created_at=now, updated_at=now)
     session.add(row)
     outbox.enqueue(session, DELIVER_TASK, [row.id], WEBHOOKS_QUEUE)
@@ -141,7 +143,7 @@ def fan_out_event(db, event_id: str) -> int:
         endpoints = session.scalars(select(WebhookEndpoint).where(
             WebhookEndpoint.merchant_id == event.merchant_id,
             WebhookEndpoint.livemode == event.livemode,
-            WebhookEndpoint.status == "enabled").order_by(WebhookEndpoint.id)).all()
+            WebhookEndpoint.status == EndpointStatus.ENABLED).order_by(WebhookEndpoint.id)).all()
         now = utcnow()
         created = 0
         for endpoint in endpoints:
@@ -158,7 +160,7 @@ def retry_now(session: Session, attempt: WebhookLog) -> WebhookLog:
     chain = session.scalars(select(WebhookLog).where(
         WebhookLog.event_id == attempt.event_id, WebhookLog.endpoint_id == attempt.endpoint_id)
         .order_by(WebhookLog.id).with_for_update()).all()
-    if any(row.status == "pending" for row in chain):
+    if any(row.status == DeliveryStatus.PENDING for row in chain):
         raise Conflict("An attempt of this delivery is already being sent.",
                        code="delivery_in_progress")
     endpoint = session.get(WebhookEndpoint, attempt.endpoint_id, with_for_update=True)
@@ -166,12 +168,12 @@ def retry_now(session: Session, attempt: WebhookLog) -> WebhookLog:
         # endpoint_id is a foreign key and endpoints are only ever soft-deleted.
         raise RuntimeError(f"webhook log {attempt.id} names endpoint {attempt.endpoint_id}, "
                            "which does not exist")
-    if endpoint.status != "enabled":
+    if endpoint.status != EndpointStatus.ENABLED:
         raise Conflict(f"The endpoint is {endpoint.status}; enable it before retrying.",
                        code="endpoint_disabled")
     for row in chain:
-        if row.status == "retrying":
-            row.status = "failed"
+        if row.status == DeliveryStatus.RETRYING:
+            row.status = DeliveryStatus.FAILED
     return start_attempt(session, attempt.event_id, endpoint,
                          max(row.attempt for row in chain) + 1)
 
@@ -203,18 +205,18 @@ def _claim(db, config, log_id: str) -> Claim | str:
     now = utcnow()
     with db.transaction() as session:
         row = session.get(WebhookLog, log_id, with_for_update={"skip_locked": True})
-        if row is None or row.status != "pending":
+        if row is None or row.status != DeliveryStatus.PENDING:
             return "skipped"
         if row.claimed_until is not None and row.claimed_until > now:
             return "skipped"
         # The endpoint row lock serialises claims for one endpoint, so the in-flight count
         # below is exact across every worker.
         endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
-        if endpoint.status != "enabled":
+        if endpoint.status != EndpointStatus.ENABLED:
             mark_dead(session, row, f"endpoint {endpoint.status}; not sent")
-            return "dead"
+            return DeliveryStatus.DEAD
         in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
-            WebhookLog.status == "pending", WebhookLog.endpoint_id == endpoint.id,
+            WebhookLog.status == DeliveryStatus.PENDING, WebhookLog.endpoint_id == endpoint.id,
             WebhookLog.claimed_until > now))
         if in_flight >= config.webhook_max_in_flight_per_endpoint:
             row.next_retry_at = now + timedelta(seconds=BUSY_RECHECK_S)
@@ -233,7 +235,7 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
     now = utcnow()
     with db.transaction() as session:
         row = session.get(WebhookLog, claim.log_id, with_for_update=True)
-        if row is None or row.status != "pending" or row.claimed_until != claim.lease:
+        if row is None or row.status != DeliveryStatus.PENDING or row.claimed_until != claim.lease:
             # Our lease ran out and another worker took the attempt over; its answer counts.
             log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
             return "skipped"
@@ -243,29 +245,29 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
         row.error = result.error[:500] if result.error else None
         row.claimed_until = None
         if result.succeeded:
-            row.status = "succeeded"
+            row.status = DeliveryStatus.SUCCEEDED
             row.next_retry_at = None
-            return "succeeded"
+            return DeliveryStatus.SUCCEEDED
         if result.status == 410:
             endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
-            if endpoint.status == "enabled":
-                endpoint.status = "disabled"
+            if endpoint.status == EndpointStatus.ENABLED:
+                endpoint.status = EndpointStatus.DISABLED
                 endpoint.disabled_reason = "The endpoint answered 410 Gone."
                 notification_triggers.webhook_endpoint_disabled(
                     session, endpoint, endpoint.disabled_reason)
             mark_dead(session, row, "HTTP 410: endpoint disabled")
-            return "dead"
+            return DeliveryStatus.DEAD
         if not claim.retried:
-            row.status = "failed"
+            row.status = DeliveryStatus.FAILED
             row.next_retry_at = None
-            return "failed"
+            return DeliveryStatus.FAILED
         delay = retry_delay(config.webhook_retry_schedule, row.attempt, result.retry_after_s)
         if delay is None:
             mark_dead(session, row, row.error)
-            return "dead"
-        row.status = "retrying"
+            return DeliveryStatus.DEAD
+        row.status = DeliveryStatus.RETRYING
         row.next_retry_at = now + timedelta(seconds=delay)
-        return "retrying"
+        return DeliveryStatus.RETRYING
 
 
 # --- the periodic dispatcher -----------------------------------------------------------------
@@ -275,7 +277,7 @@ def dispatch_due(db) -> dict:
     now = utcnow()
     with db.transaction() as session:
         due = session.scalars(select(WebhookLog).where(
-            WebhookLog.status == "retrying", WebhookLog.next_retry_at <= now)
+            WebhookLog.status == DeliveryStatus.RETRYING, WebhookLog.next_retry_at <= now)
             .order_by(WebhookLog.next_retry_at).limit(DISPATCH_BATCH)
             .with_for_update(skip_locked=True)).all()
         endpoints = {e.id: e for e in session.scalars(select(WebhookEndpoint).where(
@@ -283,16 +285,16 @@ def dispatch_due(db) -> dict:
         retries = 0
         for row in due:
             endpoint = endpoints[row.endpoint_id]
-            if endpoint.status != "enabled":
+            if endpoint.status != EndpointStatus.ENABLED:
                 mark_dead(session, row, f"{row.error or 'failed'}; endpoint {endpoint.status}, "
                                         "no further retries")
                 continue
-            row.status = "failed"  # superseded by the next attempt
+            row.status = DeliveryStatus.FAILED  # superseded by the next attempt
             start_attempt(session, row.event_id, endpoint, row.attempt + 1, now)
             retries += 1
 
         stalled = session.scalars(select(WebhookLog).where(
-            WebhookLog.status == "pending", WebhookLog.next_retry_at <= now)
+            WebhookLog.status == DeliveryStatus.PENDING, WebhookLog.next_retry_at <= now)
             .order_by(WebhookLog.next_retry_at).limit(DISPATCH_BATCH)
             .with_for_update(skip_locked=True)).all()
         for row in stalled:

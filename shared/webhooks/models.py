@@ -6,9 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, fal
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
-
-ENDPOINT_STATUSES = ("enabled", "disabled")
-LOG_STATUSES = ("pending", "succeeded", "failed", "retrying", "dead")
+from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
 
 class WebhookEndpoint(Base):
@@ -24,7 +22,7 @@ class WebhookEndpoint(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     # enabled | disabled | deleted. A deleted endpoint keeps its row so its delivery logs stay
     # readable; the API answers 404 for it and its secrets are wiped.
-    status: Mapped[str] = mapped_column(String(16), default="enabled")
+    status: Mapped[str] = mapped_column(String(16), default=EndpointStatus.ENABLED)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
     # Signing secrets (whsec_...). During a rotation the previous one keeps signing beside the
     # new one until previous_secret_expires_at.
@@ -58,7 +56,7 @@ class WebhookLog(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"))
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
     attempt: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     response_status: Mapped[int | None] = mapped_column()
     response_ms: Mapped[int | None] = mapped_column()
     response_body: Mapped[str | None] = mapped_column(Text)

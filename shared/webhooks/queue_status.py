@@ -24,6 +24,7 @@ from shared.outbox import OutboxMessage
 from shared.representation import iso
 from shared.webhooks.delivery import counter_total
 from shared.webhooks.models import WebhookLog
+from shared.webhooks.states import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +156,10 @@ def delivery_counts(session: Session) -> dict:
                                .where(WebhookLog.status == status)).scalar_one()
 
     oldest_due = session.scalar(select(func.min(WebhookLog.next_retry_at))
-                                .where(WebhookLog.status == "retrying"))
+                                .where(WebhookLog.status == DeliveryStatus.RETRYING))
     lag = (utcnow() - oldest_due).total_seconds() if oldest_due is not None else None
-    return {"pending": count("pending"), "retrying": count("retrying"),
+    return {"pending": count(DeliveryStatus.PENDING),
+            "retrying": count(DeliveryStatus.RETRYING),
             "dead": counter_total(session, "dead"),
             # How late the most overdue retry is; above a few seconds the dispatcher
             # (beat + a webhooks worker) is not keeping up.

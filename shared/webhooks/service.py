@@ -18,6 +18,7 @@ from shared.pagination import Page, keyset_page
 from shared.webhooks import delivery, signer
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 from shared.webhooks.representation import webhook_endpoint_object
+from shared.webhooks.states import EndpointStatus
 from shared.webhooks.url_policy import validate_endpoint_url
 
 # Every event is copied to every endpoint: a cap keeps one merchant from multiplying the
@@ -39,7 +40,8 @@ def create_endpoint(session: Session, config: Config, merchant_id: str,
     # creates cannot together pass the limit.
     session.get(Merchant, merchant_id, with_for_update=True)
     count = session.execute(select(func.count()).select_from(WebhookEndpoint).where(
-        WebhookEndpoint.merchant_id == merchant_id, WebhookEndpoint.status != "deleted")
+        WebhookEndpoint.merchant_id == merchant_id,
+        WebhookEndpoint.status != EndpointStatus.DELETED)
     ).scalar_one()
     if count >= MAX_ENDPOINTS_PER_MERCHANT:
         raise InvalidRequest(f"A merchant can have at most {MAX_ENDPOINTS_PER_MERCHANT} "
@@ -49,7 +51,8 @@ def create_endpoint(session: Session, config: Config, merchant_id: str,
         id=new_id("webhook_endpoint"), merchant_id=merchant_id,
         url=validate_endpoint_url(data["url"], config.is_production),
         events=normalize_event_filter(data["events"]), description=data.get("description"),
-        status="enabled", secret=signer.new_secret(), metadata_=data.get("metadata") or {},
+        status=EndpointStatus.ENABLED, secret=signer.new_secret(),
+        metadata_=data.get("metadata") or {},
         livemode=bool(data.get("livemode")), created_at=now, updated_at=now)
     session.add(endpoint)
     session.flush()
@@ -60,7 +63,7 @@ def get_endpoint(session: Session, merchant_id: str, endpoint_id: str, *,
                  lock: bool = False, livemode: bool | None = None) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=lock)
     if endpoint is None or endpoint.merchant_id != merchant_id or \
-            endpoint.status == "deleted" or not in_mode(endpoint, livemode):
+            endpoint.status == EndpointStatus.DELETED or not in_mode(endpoint, livemode):
         raise NotFound(f"No such webhook endpoint: {endpoint_id!r}.", param="id")
     return endpoint
 
@@ -69,7 +72,7 @@ def list_endpoints(session: Session, merchant_id: str, args: dict) -> Page:
     mode = [] if args.get("livemode") is None else \
         [WebhookEndpoint.livemode == args["livemode"]]
     return keyset_page(session, WebhookEndpoint, merchant_id,
-                       [WebhookEndpoint.status != "deleted", *mode], args["limit"],
+                       [WebhookEndpoint.status != EndpointStatus.DELETED, *mode], args["limit"],
                        args.get("starting_after"))
 
 
@@ -87,7 +90,7 @@ def update_endpoint(session: Session, config: Config, merchant_id: str, endpoint
     if "status" in data and data["status"] != endpoint.status:
         endpoint.status = data["status"]
         endpoint.disabled_reason = "Disabled by the merchant." \
-            if data["status"] == "disabled" else None
+            if data["status"] == EndpointStatus.DISABLED else None
     endpoint.updated_at = utcnow()
     return endpoint
 
@@ -96,7 +99,7 @@ def delete_endpoint(session: Session, merchant_id: str, endpoint_id: str) -> dic
     endpoint = get_endpoint(session, merchant_id, endpoint_id, lock=True)
     # The row stays so its delivery logs remain readable; attempts still queued for it end
     # dead when a worker picks them up. The secrets go now.
-    endpoint.status = "deleted"
+    endpoint.status = EndpointStatus.DELETED
     endpoint.secret = ""
     endpoint.previous_secret = None
     endpoint.previous_secret_expires_at = None
@@ -126,7 +129,7 @@ def rotate_secret(session: Session, config: Config, merchant_id: str,
 def send_test_event(session: Session, merchant_id: str, endpoint_id: str) -> WebhookLog:
     """A ``ping`` event for this endpoint only (it is not fanned out to the others)."""
     endpoint = get_endpoint(session, merchant_id, endpoint_id, lock=True)
-    if endpoint.status != "enabled":
+    if endpoint.status != EndpointStatus.ENABLED:
         raise Conflict(f"The endpoint is {endpoint.status}; enable it to send a test event.",
                        code="endpoint_disabled")
     now = utcnow()
@@ -168,6 +171,6 @@ def retry_log(session: Session, merchant_id: str, log_id: str) -> WebhookLog:
         # endpoint_id is a foreign key and endpoints are only ever soft-deleted.
         raise RuntimeError(f"webhook log {log_id} names endpoint {row.endpoint_id}, "
                            "which does not exist")
-    if endpoint.status == "deleted":
+    if endpoint.status == EndpointStatus.DELETED:
         raise NotFound(f"The endpoint of {log_id!r} was deleted.", param="id")
     return delivery.retry_now(session, row)

@@ -15,6 +15,7 @@ from api.schemas.ledger import (
 from shared.errors import GatewayError, InvalidRequest
 from shared.ledger import balance as balance_service
 from shared.ledger import payouts as payout_service
+from shared.ledger.states import PAYOUT_STATUSES
 from shared.money import from_major_string
 from web.dashboard import dashboard
 from web.dashboard.listing import first_page_url, list_args, next_page_url
@@ -52,7 +53,7 @@ def payouts_page():
         page = payout_service.list_payouts(s, merchant_id(), args, livemode())
         figures = balance_service.get_balance(s, merchant_id(), livemode())
     return render_template("dashboard/payouts.html", page=page,
-                           statuses=payout_service.PAYOUT_STATUSES,
+                           statuses=PAYOUT_STATUSES,
                            balances=_balance_rows(figures),
                            next_url=next_page_url("dashboard.payouts_page", page),
                            first_url=first_page_url("dashboard.payouts_page"),
