@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from api.schemas.common import ListArgs, always_present
 from api.schemas.fields import CurrencyCode, Metadata, MinorUnits
-from shared.payments.states import ORDER_STATUSES
+from shared.orders.states import ORDER_STATUSES
 
 
 class OrderCreateSchema(Schema):

@@ -26,11 +26,12 @@ from shared.ids import new_id
 from shared.merchants.livemode import choose_provider
 from shared.merchants.models import Merchant
 from shared.orders import service as order_service
+from shared.orders.states import OrderStatus
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments import service as payment_service
 from shared.payments.models import Payment
-from shared.payments.states import CAPTURED, OrderStatus, PaymentStatus
+from shared.payments.states import CAPTURED, PaymentStatus
 from shared.providers.registry import require_available
 
 MAX_URL_LENGTH = 2048

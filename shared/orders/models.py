@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
-from shared.payments.states import OrderStatus
+from shared.orders.states import OrderStatus
 
 
 class Order(Base):

@@ -7,9 +7,9 @@ from shared.db import utcnow
 from shared.events.service import record_event
 from shared.ids import new_id
 from shared.orders.models import Order
+from shared.orders.states import OrderStatus
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
-from shared.payments.states import OrderStatus
 from shared.representation import order_object
 
 

@@ -11,10 +11,11 @@ from shared.events.service import record_event
 from shared.ids import id_floor, new_id
 from shared.merchants.livemode import choose_provider
 from shared.orders import service as order_service
+from shared.orders.states import OrderStatus
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.payments.models import Payment
-from shared.payments.states import OrderStatus, PaymentStatus, payment_can_move
+from shared.payments.states import PaymentStatus, payment_can_move
 from shared.providers.registry import require_available
 from shared.representation import payment_object
 

@@ -1,4 +1,4 @@
-"""The payment, refund, order and provider-event statuses, and the payment and refund status
+"""The payment, refund and provider-event statuses, and the payment and refund status
 machines of the contract.
 
 ``pending -> processing -> completed -> partially_refunded -> refunded``, with
@@ -29,12 +29,6 @@ class RefundStatus:
     PROCESSING: Final = "processing"
     COMPLETED: Final = "completed"
     FAILED: Final = "failed"
-
-
-class OrderStatus:
-    CREATED: Final = "created"
-    ATTEMPTED: Final = "attempted"
-    PAID: Final = "paid"
 
 
 class ProviderEventStatus:
@@ -72,7 +66,6 @@ REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 REFUND_STATUSES = tuple(REFUND_TRANSITIONS)
 
-ORDER_STATUSES = (OrderStatus.CREATED, OrderStatus.ATTEMPTED, OrderStatus.PAID)
 PROVIDER_EVENT_STATUSES = (ProviderEventStatus.RECEIVED, ProviderEventStatus.PROCESSED,
                            ProviderEventStatus.IGNORED, ProviderEventStatus.MISMATCH)
 

@@ -13,12 +13,11 @@ from shared.ledger.states import (
     PayoutStatus,
 )
 from shared.notifications.states import NOTIFICATION_STATUSES, NotificationStatus
+from shared.orders.states import ORDER_STATUSES, OrderStatus
 from shared.payments.states import (
-    ORDER_STATUSES,
     PAYMENT_STATUSES,
     PROVIDER_EVENT_STATUSES,
     REFUND_STATUSES,
-    OrderStatus,
     PaymentStatus,
     ProviderEventStatus,
     RefundStatus,

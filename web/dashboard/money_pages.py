@@ -10,8 +10,9 @@ from shared.dashboard import queries
 from shared.errors import GatewayError, InvalidRequest
 from shared.money import from_major_string
 from shared.orders import service as order_service
+from shared.orders.states import ORDER_STATUSES
 from shared.payments import service as payment_service
-from shared.payments.states import ORDER_STATUSES, PAYMENT_STATUSES, REFUND_STATUSES
+from shared.payments.states import PAYMENT_STATUSES, REFUND_STATUSES
 from shared.refunds import service as refund_service
 from web.charts import status_chart
 from web.dashboard import dashboard
