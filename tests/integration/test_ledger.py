@@ -26,6 +26,7 @@ from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result, process_payment
 from shared.providers.base import Outcome, PaymentResult
 from shared.refunds.processing import process_refund
+from tests.factories import create_payment, create_refund
 
 LATER = timedelta(days=3)
 
@@ -34,9 +35,8 @@ LATER = timedelta(days=3)
 def pay(client, merchant, db, config):
     def make(amount=10_000, token="tok_success", currency="INR", who=None):
         who = who or merchant
-        body = client.post("/api/v1/payments", headers=who["headers"], json={
-            "amount": amount, "currency": currency,
-            "payment_method": {"type": "card", "token": token}}).get_json()
+        body = create_payment(client, who["headers"], amount=amount, currency=currency,
+                              token=token)
         process_payment(db, config, body["id"])
         return body["id"]
     return make
@@ -50,8 +50,7 @@ def get_balance(client, who):
 
 
 def refund(client, who, db, config, payment_id, amount=None):
-    body = {"payment_id": payment_id} | ({"amount": amount} if amount else {})
-    r = client.post("/api/v1/refunds", headers=who["headers"], json=body).get_json()
+    r = create_refund(client, who["headers"], payment_id, amount=amount)
     return process_refund(db, config, r["id"])
 
 
