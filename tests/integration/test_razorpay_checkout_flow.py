@@ -11,6 +11,7 @@ from shared.config import Config
 from shared.events.models import Event
 from shared.payments.models import TransactionAttempt
 from shared.payments.processing import process_payment
+from tests.factories import create_payment
 from tests.harness.processes import wait_for
 from tests.providers.conftest import BUILDERS
 
@@ -37,11 +38,8 @@ def razorpay_config(base_env, razorpay_env) -> Config:
 
 
 def _create(client, merchant, provider="razorpay", method=None) -> dict:
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 49900, "currency": "INR", "provider": provider,
-        "payment_method": method or {"type": "upi", "vpa": "customer@okaxis"}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_payment(client, merchant["headers"], amount=49900, provider=provider,
+                          payment_method=method or {"type": "upi", "vpa": "customer@okaxis"})
 
 
 def _verify(client, merchant, payment_id, handoff):
