@@ -8,6 +8,7 @@ import time
 from sqlalchemy import func, select
 
 from shared.payments.models import Payment, SandboxCharge
+from tests.factories import create_payment
 from tests.harness.processes import wait_for
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
@@ -15,14 +16,7 @@ FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
 
 
 def create_many(client, merchant, n):
-    ids = []
-    for _ in range(n):
-        response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-            "amount": 1000, "currency": "INR",
-            "payment_method": {"type": "card", "token": "tok_success"}})
-        assert response.status_code == 201
-        ids.append(response.get_json()["id"])
-    return ids
+    return [create_payment(client, merchant["headers"], amount=1000)["id"] for _ in range(n)]
 
 
 def statuses(db, ids):
