@@ -14,6 +14,7 @@ from shared.events.models import Event
 from shared.payments.inbound import process_provider_event
 from shared.payments.models import Payment, ProviderEvent
 from shared.payments.processing import process_payment
+from tests.factories import create_payment
 from tests.providers.conftest import BUILDERS
 
 
@@ -58,12 +59,10 @@ def client(gw_config, db, published):
 
 
 def _open_checkout(client, db, config, merchant, provider="razorpay", amount=49900) -> dict:
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": amount, "currency": "INR", "provider": provider,
-        "payment_method": {"type": "upi", "vpa": "customer@okaxis"}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    process_payment(db, config, response.get_json()["id"])
-    payment = _get(client, merchant, response.get_json()["id"])
+    created = create_payment(client, merchant["headers"], amount=amount, provider=provider,
+                             payment_method={"type": "upi", "vpa": "customer@okaxis"})
+    process_payment(db, config, created["id"])
+    payment = _get(client, merchant, created["id"])
     assert payment["status"] == "processing" and payment["provider_payment_id"]
     return payment
 
