@@ -9,6 +9,7 @@ from sqlalchemy import select
 from shared.events.models import Event
 from shared.payments.models import Payment, SandboxCharge, TransactionAttempt
 from shared.payments.processing import process_payment
+from tests.factories import create_payment
 
 EMAIL = "Buyer@Example.com"
 
@@ -16,13 +17,9 @@ EMAIL = "Buyer@Example.com"
 def create(client, merchant, *, token="tok_success", email=None, ip=None, vpa=None,
            amount=1000, currency="INR"):
     method = {"type": "upi", "vpa": vpa} if vpa else {"type": "card", "token": token}
-    body = {"amount": amount, "currency": currency, "payment_method": method}
     customer = {k: v for k, v in (("email", email), ("ip", ip)) if v}
-    if customer:
-        body["customer"] = customer
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["id"]
+    return create_payment(client, merchant["headers"], amount=amount, currency=currency,
+                          payment_method=method, customer=customer or None)["id"]
 
 
 def run(db, config, payment_id):
