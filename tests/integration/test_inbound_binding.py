@@ -14,7 +14,7 @@ from shared.events.models import Event
 from shared.payments.inbound import process_provider_event
 from shared.payments.models import Payment, ProviderEvent
 from shared.payments.processing import process_payment
-from tests.factories import create_payment
+from tests.factories import create_payment, create_refund, create_webhook_endpoint
 from tests.providers.conftest import BUILDERS
 
 
@@ -151,8 +151,7 @@ def test_refund_event_for_another_payment_is_refused(client, db, gw_config, publ
     for payment in (pa, pb):
         rzp.sim.customer_pays(payment["provider_payment_id"])
         process_payment(db, gw_config, payment["id"])
-    refund_b = client.post("/api/v1/refunds", headers=b["headers"],
-                           json={"payment_id": pb["id"]}).get_json()
+    refund_b = create_refund(client, b["headers"], pb["id"])
     from shared.refunds.models import Refund
     with db.transaction() as session:   # its worker reached Razorpay, then died
         session.get(Refund, refund_b["id"]).status = "processing"
@@ -242,10 +241,8 @@ def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, gw_
     assert _deliver(client, db, gw_config, published, "razorpay", rzp.sim.webhook_for(
         "order.paid", payment["provider_payment_id"])) == ["ignored"]
     assert _event_types(db, payment["id"]).count("payment.late_capture") == 1
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": "https://shop.example/hooks",
-                                 "events": ["payment.late_capture"]})
-    assert endpoint.status_code == 201, endpoint.get_data(as_text=True)
+    create_webhook_endpoint(client, merchant["headers"], url="https://shop.example/hooks",
+                            events=["payment.late_capture"])
 
 
 def test_verify_after_the_checkout_expired_flags_a_late_capture(client, db, gw_config, rzp,
