@@ -26,7 +26,7 @@ from shared.payments.models import Payment
 from shared.payments.processing import apply_payment_result, process_payment
 from shared.providers.base import Outcome, PaymentResult
 from shared.refunds.processing import process_refund
-from tests.factories import create_payment, create_refund
+from tests.factories import create_payment, create_refund, create_webhook_endpoint
 
 LATER = timedelta(days=3)
 
@@ -340,9 +340,8 @@ def test_payout_events_reach_subscribed_webhook_endpoints(client, merchant, db, 
     from shared.webhooks import delivery
     from shared.webhooks.models import WebhookLog
     h = merchant["headers"]
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=h, json={
-        "url": "http://localhost:9/hook", "events": ["payout.paid", "payout.failed"]})
-    assert endpoint.status_code == 201, endpoint.get_json()
+    create_webhook_endpoint(client, h, url="http://localhost:9/hook",
+                            events=["payout.paid", "payout.failed"])
     pay(10_000)
     balance.release_available(db, now=utcnow() + LATER)
     ok = post_payout(client, merchant, 1_000).get_json()
