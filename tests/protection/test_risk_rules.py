@@ -9,7 +9,7 @@ from sqlalchemy import select
 from shared.events.models import Event
 from shared.payments.models import Payment, SandboxCharge, TransactionAttempt
 from shared.payments.processing import process_payment
-from tests.factories import create_payment
+from tests.factories import create_payment, create_webhook_endpoint
 
 EMAIL = "Buyer@Example.com"
 
@@ -168,8 +168,8 @@ def test_a_blocked_payment_reaches_the_merchant_as_payment_failed(
     start_worker(queues="payments,maintenance", concurrency=1)
     start_worker(queues="webhooks", pool="threads", concurrency=4)
     receiver = make_receiver()
-    assert live_client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
-        "url": receiver.url, "events": ["payment.failed"]}).status_code == 201
+    create_webhook_endpoint(live_client, merchant["headers"], url=receiver.url,
+                            events=["payment.failed"])
     blocklist(live_client, merchant, "email", EMAIL)
     pid = create(live_client, merchant, email=EMAIL)
     delivery = wait_for(lambda: receiver.received() or None, 30,
