@@ -18,7 +18,7 @@ import urllib.request
 from sqlalchemy import func, select
 
 from shared.payments.models import Payment, SandboxCharge
-from tests.factories import create_payment, payment_body
+from tests.factories import create_payment, create_webhook_endpoint, payment_body
 from tests.harness.processes import ROOT, wait_for
 from tests.harness.services import free_port, wait_for_port
 
@@ -49,9 +49,7 @@ def completed_ids_received(receiver) -> set[str]:
 
 
 def subscribe(client, merchant, receiver) -> None:
-    response = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": receiver.url, "events": ["payment.completed"]})
-    assert response.status_code == 201, response.get_json()
+    create_webhook_endpoint(client, merchant["headers"], url=receiver.url)
 
 
 def assert_everything_settles(db, receiver, accepted: set[str]) -> None:
