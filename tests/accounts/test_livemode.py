@@ -12,6 +12,13 @@ from shared.payments.processing import process_payment
 from shared.webhooks.delivery import fan_out_event
 from shared.webhooks.models import WebhookLog
 from tests.accounts.conftest import PASSWORD, bearer
+from tests.factories import (
+    create_order,
+    create_payment,
+    create_refund,
+    create_webhook_endpoint,
+    payment_body,
+)
 
 STRIPE = ProviderCredentials(stripe_secret_key="sk_test_simulated",
                              stripe_webhook_secret="whsec_simulated")
@@ -49,32 +56,25 @@ def test_cli_issues_test_keys_unless_live(base_env, client, db):
 
 
 def test_sandbox_exists_only_in_test_mode(client, modes):
-    body = {"amount": 100, "currency": "INR",
-            "payment_method": {"type": "card", "token": "tok_success"}}
-    test = client.post("/api/v1/payments", headers=modes["test"], json=body)
-    assert test.status_code == 201
-    assert test.get_json()["provider"] == "sandbox" and test.get_json()["livemode"] is False
+    body = payment_body(amount=100)
+    test = create_payment(client, modes["test"], amount=100)
+    assert test["provider"] == "sandbox" and test["livemode"] is False
     for live_body in (body, {**body, "provider": "sandbox"}):
         r = client.post("/api/v1/payments", headers=modes["live"], json=live_body)
         assert r.status_code == 400, r.get_data(as_text=True)
         assert r.get_json()["error"]["code"] == "provider_unavailable"
         assert r.get_json()["error"]["param"] == "provider"
-    live = client.post("/api/v1/payments", headers=modes["live"], json={
-        **body, "provider": "stripe"})
-    assert live.status_code == 201 and live.get_json()["livemode"] is True
+    live = create_payment(client, modes["live"], amount=100, provider="stripe")
+    assert live["livemode"] is True
 
 
 def test_production_never_falls_back_to_the_sandbox(app, client, modes):
     config = app.extensions["gateway.config"]
     app.extensions["gateway.config"] = config.with_overrides(env="production")
-    body = {"amount": 100, "currency": "INR",
-            "payment_method": {"type": "card", "token": "tok_success"}}
-    r = client.post("/api/v1/payments", headers=modes["test"], json=body)
+    r = client.post("/api/v1/payments", headers=modes["test"], json=payment_body(amount=100))
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "provider_unavailable"
     # a test key that names the sandbox still gets it
-    named = client.post("/api/v1/payments", headers=modes["test"],
-                        json={**body, "provider": "sandbox"})
-    assert named.status_code == 201
+    create_payment(client, modes["test"], amount=100, provider="sandbox")
 
 
 def test_each_mode_sees_only_its_own_objects(client, db, config, modes):
@@ -82,19 +82,16 @@ def test_each_mode_sees_only_its_own_objects(client, db, config, modes):
     for mode in ("test", "live"):
         h = modes[mode]
         provider = "sandbox" if mode == "test" else "stripe"
-        order = client.post("/api/v1/orders", headers=h,
-                            json={"amount": 300, "currency": "INR"}).get_json()
-        payment = client.post("/api/v1/payments", headers=h, json={
-            "amount": 300, "currency": "INR", "order_id": order["id"], "provider": provider,
-            "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
-        endpoint = client.post("/api/v1/webhook_endpoints", headers=h, json={
-            "url": f"http://127.0.0.1:9/{mode}", "events": ["*"]}).get_json()
+        order = create_order(client, h, amount=300)
+        payment = create_payment(client, h, amount=300, order_id=order["id"],
+                                 provider=provider)
+        endpoint = create_webhook_endpoint(client, h, url=f"http://127.0.0.1:9/{mode}",
+                                           events=["*"])
         for obj in (order, payment, endpoint):
             assert obj["livemode"] is (mode == "live"), obj
         made[mode] = {"order": order, "payment": payment, "endpoint": endpoint}
     process_payment(db, config, made["test"]["payment"]["id"])
-    refund = client.post("/api/v1/refunds", headers=modes["test"], json={
-        "payment_id": made["test"]["payment"]["id"], "amount": 100}).get_json()
+    refund = create_refund(client, modes["test"], made["test"]["payment"]["id"], amount=100)
     assert refund["livemode"] is False
     made["test"]["refund"] = refund
 
@@ -107,10 +104,8 @@ def test_each_mode_sees_only_its_own_objects(client, db, config, modes):
             assert client.get(path, headers=h).status_code == 404, (mode, path)
         assert client.patch(f"/api/v1/payments/{theirs['payment']['id']}", headers=h,
                             json={"metadata": {"a": "b"}}).status_code == 404
-        assert client.post("/api/v1/payments", headers=h, json={
-            "amount": 300, "currency": "INR", "order_id": theirs["order"]["id"],
-            "provider": "stripe" if mode == "live" else "sandbox",
-            "payment_method": {"type": "card", "token": "tok_success"}}).status_code == 404
+        create_payment(client, h, status=404, amount=300, order_id=theirs["order"]["id"],
+                       provider="stripe" if mode == "live" else "sandbox")
         assert client.post(f"/api/v1/webhook_endpoints/{theirs['endpoint']['id']}/test",
                            headers=h).status_code == 404
         assert client.delete(f"/api/v1/webhook_endpoints/{theirs['endpoint']['id']}",
@@ -123,8 +118,7 @@ def test_each_mode_sees_only_its_own_objects(client, db, config, modes):
             assert not {o["id"] for o in data} & {o["id"] for o in theirs.values()}
     live = modes["live"]
     assert client.get(f"/api/v1/refunds/{refund['id']}", headers=live).status_code == 404
-    assert client.post("/api/v1/refunds", headers=live, json={
-        "payment_id": made["test"]["payment"]["id"]}).status_code == 404
+    create_refund(client, live, made["test"]["payment"]["id"], status=404)
     events = client.get("/api/v1/events", headers=modes["test"]).get_json()["data"]
     test_event = events[0]["id"]
     assert client.get(f"/api/v1/events/{test_event}", headers=live).status_code == 404
@@ -132,12 +126,10 @@ def test_each_mode_sees_only_its_own_objects(client, db, config, modes):
 
 def test_test_events_go_only_to_test_endpoints(client, db, modes):
     for mode in ("test", "live"):
-        client.post("/api/v1/webhook_endpoints", headers=modes[mode], json={
-            "url": f"http://127.0.0.1:9/{mode}", "events": ["*"]})
-    client.post("/api/v1/orders", headers=modes["test"], json={"amount": 1, "currency": "INR"})
-    client.post("/api/v1/payments", headers=modes["test"], json={
-        "amount": 100, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}})
+        create_webhook_endpoint(client, modes[mode], url=f"http://127.0.0.1:9/{mode}",
+                                events=["*"])
+    create_order(client, modes["test"], amount=1)
+    create_payment(client, modes["test"], amount=100)
     event = client.get("/api/v1/events", headers=modes["test"]).get_json()["data"][0]
     assert fan_out_event(db, event["id"]) == 1
     with db.transaction() as s:
@@ -179,8 +171,8 @@ def test_an_idempotency_key_never_replays_across_modes(client, modes):
 def test_delivery_logs_are_in_the_mode_of_their_endpoint(client, db, modes):
     logs = {}
     for mode in ("test", "live"):
-        endpoint = client.post("/api/v1/webhook_endpoints", headers=modes[mode], json={
-            "url": f"http://127.0.0.1:9/{mode}", "events": ["*"]}).get_json()
+        endpoint = create_webhook_endpoint(client, modes[mode],
+                                           url=f"http://127.0.0.1:9/{mode}", events=["*"])
         logs[mode] = client.post(f"/api/v1/webhook_endpoints/{endpoint['id']}/test",
                                  headers=modes[mode]).get_json()
     with db.transaction() as s:  # as if both attempts had been sent and failed

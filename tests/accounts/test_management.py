@@ -10,6 +10,7 @@ from shared.audit.service import Actor
 from shared.errors import Conflict
 from shared.users import service as user_service
 from tests.accounts.conftest import PASSWORD, bearer
+from tests.factories import create_order, create_payment, create_webhook_endpoint
 
 
 def test_api_key_secret_is_shown_once_and_revocation_works(client, register):
@@ -188,13 +189,10 @@ def test_the_demo_owner_can_sign_in_with_the_password_shown_once(client, db, con
 
 def test_a_users_token_never_reaches_another_merchants_data(client, register, make_merchant):
     victim = make_merchant("Victim")
-    order = client.post("/api/v1/orders", headers=victim["headers"],
-                        json={"amount": 900, "currency": "INR"}).get_json()
-    payment = client.post("/api/v1/payments", headers=victim["headers"], json={
-        "amount": 900, "currency": "INR", "order_id": order["id"],
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=victim["headers"], json={
-        "url": "http://127.0.0.1:9/v", "events": ["*"]}).get_json()
+    order = create_order(client, victim["headers"], amount=900)
+    payment = create_payment(client, victim["headers"], amount=900, order_id=order["id"])
+    endpoint = create_webhook_endpoint(client, victim["headers"], url="http://127.0.0.1:9/v",
+                                       events=["*"])
     intruder = register(email="intruder@example.com", merchant_name="Intruder")["headers"]
     for path in (f"/api/v1/orders/{order['id']}", f"/api/v1/payments/{payment['id']}",
                  f"/api/v1/webhook_endpoints/{endpoint['id']}"):

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.payments.models import Payment
+from tests.factories import create_payment
 
 GOOD = {"amount": 1000, "currency": "INR",
         "payment_method": {"type": "card", "token": "tok_success"}}
@@ -34,8 +35,7 @@ def test_card_numbers_are_refused_in_any_field(client, merchant, db, patch, para
 
 
 def test_card_numbers_are_refused_on_update_refund_and_order(client, merchant):
-    created = client.post("/api/v1/payments", headers=merchant["headers"], json=GOOD)
-    payment_id = created.get_json()["id"]
+    payment_id = create_payment(client, merchant["headers"])["id"]
     for method, path, body in (
             ("patch", f"/api/v1/payments/{payment_id}", {"description": CARD}),
             ("patch", f"/api/v1/payments/{payment_id}", {"metadata": {"x": CARD}}),

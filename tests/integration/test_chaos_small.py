@@ -19,14 +19,13 @@ from sqlalchemy import func, select
 
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge
+from tests.factories import create_payment, create_webhook_endpoint, payment_body
 from tests.harness.processes import ROOT, wait_for
 from tests.harness.services import free_port, wait_for_port
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
                  "SWEEP_INTERVAL_S": "1", "OUTBOX_RELAY_AFTER_S": "1"}
 FINAL = {"completed", "failed", "canceled"}
-CARD = {"amount": 1000, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}
 
 
 def all_payments(db) -> dict[str, str]:
@@ -51,9 +50,7 @@ def completed_ids_received(receiver) -> set[str]:
 
 
 def subscribe(client, merchant, receiver) -> None:
-    response = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": receiver.url, "events": ["payment.completed"]})
-    assert response.status_code == 201, response.get_json()
+    create_webhook_endpoint(client, merchant["headers"], url=receiver.url)
 
 
 def assert_everything_settles(db, receiver, accepted: set[str]) -> None:
@@ -76,17 +73,13 @@ def test_postgres_restart_while_payments_flow(live_client, merchant, db, postgre
     start_beat(**FAST_RECOVERY)
     accepted = set()
     for _ in range(10):
-        response = live_client.post("/api/v1/payments", headers=merchant["headers"], json=CARD)
-        assert response.status_code == 201
-        accepted.add(response.get_json()["id"])
+        accepted.add(create_payment(live_client, merchant["headers"], amount=1000)["id"])
 
     postgres.restart()
 
     # The API's pooled connections died with the server; new requests must still work.
     for _ in range(10):
-        response = live_client.post("/api/v1/payments", headers=merchant["headers"], json=CARD)
-        assert response.status_code == 201, response.get_json()
-        accepted.add(response.get_json()["id"])
+        accepted.add(create_payment(live_client, merchant["headers"], amount=1000)["id"])
     assert_everything_settles(db, receiver, accepted)
 
 
@@ -115,7 +108,8 @@ class Web:
 
 def post_payment(port: int, api_key: str) -> str | None:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/payments", data=json.dumps(CARD).encode(),
+        f"http://127.0.0.1:{port}/api/v1/payments",
+        data=json.dumps(payment_body(amount=1000)).encode(),
         method="POST", headers={"Content-Type": "application/json",
                                 "Authorization": f"Bearer {api_key}"})
     try:

@@ -6,14 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shared.payments.models import Payment
+from tests.factories import create_payment
 
 
 def _payment(client, merchant) -> str:
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 1000, "currency": "EUR",
-        "payment_method": {"type": "card", "token": "tok_success"}})
-    assert response.status_code == 201
-    return response.get_json()["id"]
+    return create_payment(client, merchant["headers"], amount=1000, currency="EUR")["id"]
 
 
 def _polls(published, payment_id) -> int:

@@ -16,18 +16,15 @@ from shared.checkout.models import CheckoutSession
 from shared.errors import Conflict
 from shared.payments.models import Payment
 from shared.payments.processing import process_payment
+from tests.factories import create_checkout_session, create_order
 
 SUCCESS = "https://shop.example/thanks?cs={CHECKOUT_SESSION_ID}"
 CANCEL = "https://shop.example/cart"
 
 
 def create_session(client, merchant, **changes) -> dict:
-    body = {"amount": 49_900, "currency": "INR", "success_url": SUCCESS,
-            "cancel_url": CANCEL, "description": "Two notebooks", **changes}
-    body = {k: v for k, v in body.items() if v is not None}
-    response = client.post("/api/v1/checkout_sessions", headers=merchant["headers"], json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_checkout_session(client, merchant["headers"],
+                                   **{"success_url": SUCCESS, "cancel_url": CANCEL, **changes})
 
 
 def csrf_of(page_html: str) -> str:
@@ -71,8 +68,7 @@ def test_create_answers_an_open_session_with_its_page_url(client, merchant, conf
 
 
 def test_a_session_for_an_order_takes_its_amount_and_currency(client, merchant):
-    order = client.post("/api/v1/orders", headers=merchant["headers"],
-                        json={"amount": 1234, "currency": "KWD"}).get_json()
+    order = create_order(client, merchant["headers"], amount=1234, currency="KWD")
     body = create_session(client, merchant, amount=None, currency=None, order_id=order["id"])
     assert (body["amount"], body["currency"], body["order_id"]) == (1234, "KWD", order["id"])
     mismatch = client.post("/api/v1/checkout_sessions", headers=merchant["headers"], json={
@@ -90,8 +86,7 @@ def test_another_merchants_sessions_and_orders_do_not_exist(client, merchant, ma
     assert response.get_json()["error"]["code"] == "resource_missing"
     assert client.get("/api/v1/checkout_sessions",
                       headers=merchant["headers"]).get_json()["data"] == []
-    order = client.post("/api/v1/orders", headers=other["headers"],
-                        json={"amount": 100, "currency": "INR"}).get_json()
+    order = create_order(client, other["headers"], amount=100)
     refused = client.post("/api/v1/checkout_sessions", headers=merchant["headers"], json={
         "order_id": order["id"], "success_url": SUCCESS, "cancel_url": CANCEL})
     assert refused.status_code == 404 and refused.get_json()["error"]["param"] == "order_id"

@@ -15,6 +15,7 @@ from shared.payments.processing import process_payment
 from shared.providers.models import SandboxCharge
 from shared.refunds.models import Refund
 from shared.refunds.processing import process_refund
+from tests.factories import create_payment, create_refund
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +57,7 @@ def acme(any_db):
 
 
 def _pay(app, headers, amount, db, config, **extra):
-    body = app.test_client().post("/api/v1/payments", headers={**headers, **extra}, json={
-        "amount": amount, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
-    return body["id"]
+    return create_payment(app.test_client(), {**headers, **extra}, amount=amount)["id"]
 
 
 def _count(db, model, *where):
@@ -73,8 +71,7 @@ def test_parallel_refund_jobs_add_up_exactly(any_app, acme, any_db, config):
     pid = _pay(app, acme, 30_000, any_db, config)
     assert process_payment(any_db, config, pid) == "completed"
     client = app.test_client()
-    ids = [client.post("/api/v1/refunds", headers=acme, json={
-        "payment_id": pid, "amount": 10_000}).get_json()["id"] for _ in range(3)]
+    ids = [create_refund(client, acme, pid, amount=10_000)["id"] for _ in range(3)]
     with ThreadPoolExecutor(max_workers=3) as pool:
         outcomes = list(pool.map(lambda rid: process_refund(any_db, config, rid), ids))
     assert outcomes == ["completed"] * 3

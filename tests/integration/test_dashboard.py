@@ -19,6 +19,8 @@ from shared.merchants.models import ApiKey
 from shared.payments.processing import process_payment
 from shared.refunds.models import Refund
 from shared.webhooks.models import WebhookEndpoint
+from tests import factories
+from tests.factories import UPI, create_order, create_payment, create_refund
 
 FAST_HASHING = {"PASSWORD_HASH_TIME_COST": "1", "PASSWORD_HASH_MEMORY_KIB": "8192",
                 "PASSWORD_HASH_PARALLELISM": "1"}
@@ -65,13 +67,8 @@ def api_headers(client, email=None, password=PASSWORD):
 
 
 def completed_payment(client, db, config, headers, amount=150_000) -> str:
-    created = client.post("/api/v1/payments", headers=headers, json={
-        "amount": amount, "currency": "INR", "description": "Darjeeling 1 kg",
-        "payment_method": {"type": "upi", "vpa": "success@sandbox"}})
-    assert created.status_code == 201, created.get_data(as_text=True)
-    payment_id = created.get_json()["id"]
-    assert process_payment(db, config, payment_id) == "completed"
-    return payment_id
+    return factories.completed_payment(client, headers, db, config, amount=amount,
+                                       description="Darjeeling 1 kg", payment_method=UPI)["id"]
 
 
 def add_user(client, role: str) -> str:
@@ -133,9 +130,8 @@ def test_every_page_renders_for_an_owner_with_data(client, db, config):
     register(client)
     headers = api_headers(client, "owner@example.com")
     payment_id = completed_payment(client, db, config, headers)
-    client.post("/api/v1/orders", headers=headers, json={"amount": 500, "currency": "INR"})
-    client.post("/api/v1/refunds", headers=headers, json={"payment_id": payment_id,
-                                                          "amount": 100})
+    create_order(client, headers, amount=500)
+    create_refund(client, headers, payment_id, amount=100)
     overview = page(client, "/dashboard/overview")
     assert "₹1,500.00" in overview and "100.0%" in overview and "<svg" in overview
     for path in ("/dashboard/payments", "/dashboard/payments?status=completed&limit=50",
@@ -500,10 +496,7 @@ def test_the_payment_page_shows_the_risk_decision_and_its_rules(client, db, conf
     blocked = client.post("/api/v1/risk/blocklist", headers=headers,
                           json={"type": "vpa", "value": "success@sandbox"})
     assert blocked.status_code == 201, blocked.get_data(as_text=True)
-    created = client.post("/api/v1/payments", headers=headers, json={
-        "amount": 500, "currency": "INR", "payment_method": {"type": "upi",
-                                                             "vpa": "success@sandbox"}})
-    payment_id = created.get_json()["id"]
+    payment_id = create_payment(client, headers, amount=500, payment_method=UPI)["id"]
     assert process_payment(db, config, payment_id) == "failed risk_blocked"
     detail = page(client, f"/dashboard/payments/{payment_id}")
     assert "badge-failed\">block</span>" in detail and "blocklist:vpa" in detail

@@ -9,6 +9,7 @@ from shared import embedded_broker
 from shared.broker import QUEUES, make_celery, make_publisher
 from shared.config import Config
 from shared.payments.models import Payment
+from tests.factories import create_payment
 from tests.harness.processes import wait_for
 
 
@@ -55,11 +56,7 @@ def test_a_real_worker_processes_a_payment_through_the_sqlite_broker(
     app = create_app(config, db=db)
     merchant = make_merchant()
     client = app.test_client()
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 1500, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}})
-    assert response.status_code == 201
-    pid = response.get_json()["id"]
+    pid = create_payment(client, merchant["headers"], amount=1500)["id"]
 
     def status():
         with db.transaction() as session:

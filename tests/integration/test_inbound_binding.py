@@ -15,6 +15,7 @@ from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.provider_events.inbound import process_provider_event
 from shared.provider_events.models import ProviderEvent
+from tests.factories import create_payment, create_refund, create_webhook_endpoint
 from tests.providers.conftest import BUILDERS
 
 
@@ -59,12 +60,10 @@ def client(gw_config, db, published):
 
 
 def _open_checkout(client, db, config, merchant, provider="razorpay", amount=49900) -> dict:
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": amount, "currency": "INR", "provider": provider,
-        "payment_method": {"type": "upi", "vpa": "customer@okaxis"}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    process_payment(db, config, response.get_json()["id"])
-    payment = _get(client, merchant, response.get_json()["id"])
+    created = create_payment(client, merchant["headers"], amount=amount, provider=provider,
+                             payment_method={"type": "upi", "vpa": "customer@okaxis"})
+    process_payment(db, config, created["id"])
+    payment = _get(client, merchant, created["id"])
     assert payment["status"] == "processing" and payment["provider_payment_id"]
     return payment
 
@@ -153,8 +152,7 @@ def test_refund_event_for_another_payment_is_refused(client, db, gw_config, publ
     for payment in (pa, pb):
         rzp.sim.customer_pays(payment["provider_payment_id"])
         process_payment(db, gw_config, payment["id"])
-    refund_b = client.post("/api/v1/refunds", headers=b["headers"],
-                           json={"payment_id": pb["id"]}).get_json()
+    refund_b = create_refund(client, b["headers"], pb["id"])
     from shared.refunds.models import Refund
     with db.transaction() as session:   # its worker reached Razorpay, then died
         session.get(Refund, refund_b["id"]).status = "processing"
@@ -244,10 +242,8 @@ def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, gw_
     assert _deliver(client, db, gw_config, published, "razorpay", rzp.sim.webhook_for(
         "order.paid", payment["provider_payment_id"])) == ["ignored"]
     assert _event_types(db, payment["id"]).count("payment.late_capture") == 1
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": "https://shop.example/hooks",
-                                 "events": ["payment.late_capture"]})
-    assert endpoint.status_code == 201, endpoint.get_data(as_text=True)
+    create_webhook_endpoint(client, merchant["headers"], url="https://shop.example/hooks",
+                            events=["payment.late_capture"])
 
 
 def test_verify_after_the_checkout_expired_flags_a_late_capture(client, db, gw_config, rzp,

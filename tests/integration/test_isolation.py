@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from shared.payments.processing import process_payment
+from tests.factories import completed_payment, create_order, create_refund
 
 
 @pytest.fixture
 def other_merchants_objects(client, make_merchant, db, config):
     owner = make_merchant("Owner")
-    order = client.post("/api/v1/orders", headers=owner["headers"],
-                        json={"amount": 700, "currency": "INR"}).get_json()
-    payment = client.post("/api/v1/payments", headers=owner["headers"], json={
-        "amount": 700, "currency": "INR", "order_id": order["id"],
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
-    process_payment(db, config, payment["id"])
-    refund = client.post("/api/v1/refunds", headers=owner["headers"],
-                         json={"payment_id": payment["id"], "amount": 100}).get_json()
+    order = create_order(client, owner["headers"], amount=700)
+    payment = completed_payment(client, owner["headers"], db, config, amount=700,
+                                order_id=order["id"])
+    refund = create_refund(client, owner["headers"], payment["id"], amount=100)
     return {"order": order["id"], "payment": payment["id"], "refund": refund["id"]}
 
 

@@ -26,6 +26,7 @@ from shared.payments.processing import apply_payment_result, process_payment
 from shared.providers.base import Outcome, PaymentResult
 from shared.refunds.processing import process_refund
 from shared.reporting.check import check
+from tests.factories import create_payment, create_refund, create_webhook_endpoint
 
 LATER = timedelta(days=3)
 
@@ -34,9 +35,8 @@ LATER = timedelta(days=3)
 def pay(client, merchant, db, config):
     def make(amount=10_000, token="tok_success", currency="INR", who=None):
         who = who or merchant
-        body = client.post("/api/v1/payments", headers=who["headers"], json={
-            "amount": amount, "currency": currency,
-            "payment_method": {"type": "card", "token": token}}).get_json()
+        body = create_payment(client, who["headers"], amount=amount, currency=currency,
+                              token=token)
         process_payment(db, config, body["id"])
         return body["id"]
     return make
@@ -50,8 +50,7 @@ def get_balance(client, who):
 
 
 def refund(client, who, db, config, payment_id, amount=None):
-    body = {"payment_id": payment_id} | ({"amount": amount} if amount else {})
-    r = client.post("/api/v1/refunds", headers=who["headers"], json=body).get_json()
+    r = create_refund(client, who["headers"], payment_id, amount=amount)
     return process_refund(db, config, r["id"])
 
 
@@ -341,9 +340,8 @@ def test_payout_events_reach_subscribed_webhook_endpoints(client, merchant, db, 
     from shared.webhooks import delivery
     from shared.webhooks.models import WebhookLog
     h = merchant["headers"]
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=h, json={
-        "url": "http://localhost:9/hook", "events": ["payout.paid", "payout.failed"]})
-    assert endpoint.status_code == 201, endpoint.get_json()
+    create_webhook_endpoint(client, h, url="http://localhost:9/hook",
+                            events=["payout.paid", "payout.failed"])
     pay(10_000)
     balance.release_available(db, now=utcnow() + LATER)
     ok = post_payout(client, merchant, 1_000).get_json()

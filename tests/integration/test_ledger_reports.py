@@ -14,6 +14,7 @@ from shared.ledger.models import BalanceTransaction, LedgerAccount
 from shared.ledger.payouts import process_payout
 from shared.payments.processing import process_payment
 from shared.refunds.processing import process_refund
+from tests.factories import completed_payment, create_payment, create_refund
 
 
 @pytest.fixture
@@ -22,17 +23,11 @@ def activity(client, merchant, db, config):
     ids = []
     for amount, token in ((10_000, "tok_success"), (2_550, "tok_success"),
                           (777, "tok_decline"), (5_000, "tok_success")):
-        body = client.post("/api/v1/payments", headers=h, json={
-            "amount": amount, "currency": "INR",
-            "payment_method": {"type": "card", "token": token}}).get_json()
+        body = create_payment(client, h, amount=amount, token=token)
         process_payment(db, config, body["id"])
         ids.append(body["id"])
-    usd = client.post("/api/v1/payments", headers=h, json={
-        "amount": 1_999, "currency": "USD",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
-    process_payment(db, config, usd["id"])
-    r = client.post("/api/v1/refunds", headers=h,
-                    json={"payment_id": ids[0], "amount": 3_000}).get_json()
+    completed_payment(client, h, db, config, amount=1_999, currency="USD")
+    r = create_refund(client, h, ids[0], amount=3_000)
     balance.release_available(db, now=utcnow() + timedelta(days=3))
     process_refund(db, config, r["id"])
     payout = client.post("/api/v1/payouts", headers=merchant["owner_headers"],

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from shared.ledger.models import Payout
 from shared.payments.models import Payment
 from shared.reporting.check import check
+from tests.factories import create_payment
 from tests.harness.processes import wait_for
 
 FAST = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2", "SWEEP_INTERVAL_S": "1",
@@ -28,9 +29,7 @@ def test_workers_post_release_and_pay_out_and_the_ledger_balances(
     h = merchant["headers"]
     victim = start_worker(concurrency=2, SANDBOX_LATENCY_MS="300", **FAST)
     for amount in (10_000, 20_000, 30_000, 40_000):
-        assert live_client.post("/api/v1/payments", headers=h, json={
-            "amount": amount, "currency": "INR",
-            "payment_method": {"type": "card", "token": "tok_success"}}).status_code == 201
+        create_payment(live_client, h, amount=amount)
     wait_for(lambda: "processing" in statuses(db, Payment), 20, message="a payment in flight")
     victim.kill(signal.SIGKILL)
     start_worker(concurrency=2, **FAST)

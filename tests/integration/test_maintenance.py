@@ -10,6 +10,7 @@ from shared.maintenance import sweep_stuck_work
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
 from shared.provider_events.models import ProviderEvent
+from tests.factories import create_payment
 
 
 def jobs(db, task):
@@ -19,10 +20,7 @@ def jobs(db, task):
 
 
 def test_sweeper_republishes_old_pending_and_processing_work(client, merchant, db, config):
-    ids = [client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 100, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
-        for _ in range(3)]
+    ids = [create_payment(client, merchant["headers"])["id"] for _ in range(3)]
     fresh, old_pending, old_processing = ids
     with db.transaction() as session:
         long_ago = utcnow() - timedelta(hours=1)
@@ -72,9 +70,7 @@ def test_published_outbox_rows_are_purged_after_a_day(db):
 
 
 def _waiting_checkout(client, merchant, db, age):
-    pid = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 100, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
+    pid = create_payment(client, merchant["headers"])["id"]
     with db.transaction() as session:
         # As a checkout-style provider leaves it: the provider has it, the customer has not
         # paid (the sandbox's ledger has no charge, so it answers "still processing").
@@ -103,9 +99,7 @@ def test_a_checkout_the_customer_never_finished_expires(client, merchant, db, co
 def test_sweeper_redoes_event_fan_outs_that_never_ran(client, merchant, db, config):
     from shared.events.models import Event
     from shared.webhooks.delivery import fan_out_event
-    client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 100, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}})
+    create_payment(client, merchant["headers"])
     with db.transaction() as session:
         event = session.scalars(select(Event)).one()
         assert event.fan_out_pending_since is not None

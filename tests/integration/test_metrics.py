@@ -8,6 +8,7 @@ import sys
 
 from prometheus_client import REGISTRY
 
+from tests.factories import create_payment
 from tests.harness.processes import ROOT, wait_for
 
 
@@ -74,9 +75,7 @@ def test_counters_add_up_across_processes(tmp_path):
 def test_celery_task_counters_reach_the_scrape(live_client, merchant, start_worker, tmp_path,
                                                monkeypatch):
     start_worker(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
-    created = live_client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 1000, "currency": "EUR",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
+    created = create_payment(live_client, merchant["headers"], amount=1000, currency="EUR")
 
     def completed():
         body = live_client.get(f"/api/v1/payments/{created['id']}",

@@ -10,14 +10,11 @@ from sqlalchemy import select
 from shared.config import Config
 from shared.errors import ConfigurationError
 from shared.events.models import Event
-
-GOOD = {"amount": 1000, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}
+from tests.factories import create_payment
 
 
 def test_repeated_cancel_writes_one_event(client, merchant, db):
-    payment_id = client.post("/api/v1/payments", headers=merchant["headers"],
-                             json=GOOD).get_json()["id"]
+    payment_id = create_payment(client, merchant["headers"])["id"]
     for _ in range(3):
         response = client.patch(f"/api/v1/payments/{payment_id}", headers=merchant["headers"],
                                 json={"status": "canceled"})
@@ -89,9 +86,9 @@ def test_amount_mismatch_is_settled_once_not_polled_forever(base_env, db, mercha
         config = Config.from_env(base_env).with_overrides(providers=rzp.credentials,
                                                           provider_timeout_s=1)
         client = create_app(config, db=db, publish=lambda *a: None).test_client()
-        payment_id = client.post("/api/v1/payments", headers=merchant["headers"], json={
-            "amount": 49900, "currency": "INR", "provider": "razorpay",
-            "payment_method": {"type": "upi", "vpa": "customer@okaxis"}}).get_json()["id"]
+        payment_id = create_payment(client, merchant["headers"], amount=49900,
+                                    provider="razorpay",
+                                    payment_method={"type": "upi", "vpa": "customer@okaxis"})["id"]
         process_payment(db, config, payment_id)
         with db.transaction() as session:
             row = session.get(Payment, payment_id)
@@ -131,8 +128,7 @@ def test_ssrf_filter_keeps_public_addresses():
 
 def test_unix_timestamps_filter_lists_like_stripe(client, merchant):
     import time
-    created = client.post("/api/v1/payments", headers=merchant["headers"], json=GOOD)
-    payment_id = created.get_json()["id"]
+    payment_id = create_payment(client, merchant["headers"])["id"]
     now = int(time.time())
     listed = client.get(f"/api/v1/payments?created[gte]={now - 60}",
                         headers=merchant["headers"])
@@ -149,7 +145,7 @@ def test_unix_timestamps_filter_lists_like_stripe(client, merchant):
 
 @pytest.mark.parametrize("path", ["/api/v1/payments", "/api/v1/refunds", "/api/v1/events"])
 def test_unknown_starting_after_is_404(client, merchant, make_merchant, path):
-    mine = client.post("/api/v1/payments", headers=merchant["headers"], json=GOOD).get_json()
+    mine = create_payment(client, merchant["headers"])
     other = make_merchant("Other")
     for cursor in ("pay_0000nosuchthing", mine["id"]):
         headers = other["headers"] if cursor == mine["id"] else merchant["headers"]

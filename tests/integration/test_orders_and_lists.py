@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 from shared.payments.processing import process_payment
-
-CARD = {"type": "card", "token": "tok_success"}
+from tests.factories import create_order, payment_body
 
 
 def pay(client, merchant, **extra):
-    body = {"amount": 1000, "currency": "INR", "payment_method": CARD, **extra}
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json=body)
-    return response
+    return client.post("/api/v1/payments", headers=merchant["headers"],
+                       json=payment_body(**{"amount": 1000, **extra}))
 
 
 def test_order_becomes_paid_when_its_payment_completes(client, merchant, db, config):
-    order = client.post("/api/v1/orders", headers=merchant["headers"], json={
-        "amount": 1000, "currency": "INR", "receipt": "rcpt-1", "notes": {"sku": "A1"}}).get_json()
+    order = create_order(client, merchant["headers"], amount=1000, receipt="rcpt-1",
+                         notes={"sku": "A1"})
     assert (order["status"], order["amount_paid"], order["object"]) == ("created", 0, "order")
     payment = pay(client, merchant, order_id=order["id"]).get_json()
     after_attempt = client.get(f"/api/v1/orders/{order['id']}", headers=merchant["headers"])
@@ -28,8 +26,7 @@ def test_order_becomes_paid_when_its_payment_completes(client, merchant, db, con
 
 
 def test_payment_must_match_its_order(client, merchant):
-    order = client.post("/api/v1/orders", headers=merchant["headers"],
-                        json={"amount": 1000, "currency": "INR"}).get_json()
+    order = create_order(client, merchant["headers"], amount=1000)
     wrong_amount = pay(client, merchant, order_id=order["id"], amount=999)
     assert wrong_amount.get_json()["error"]["param"] == "amount"
     wrong_currency = pay(client, merchant, order_id=order["id"], currency="USD")

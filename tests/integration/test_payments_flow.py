@@ -6,15 +6,12 @@ from sqlalchemy import select
 
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge, TransactionAttempt
+from tests.factories import create_payment
 from tests.harness.processes import wait_for
 
 
 def create(client, merchant, token="tok_success", **extra):
-    body = {"amount": 10_000, "currency": "INR",
-            "payment_method": {"type": "card", "token": token}, **extra}
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_payment(client, merchant["headers"], token=token, **extra)
 
 
 def final_status(client, merchant, payment_id, timeout=30):
@@ -54,10 +51,8 @@ def test_post_answers_pending_without_calling_a_provider(client, merchant, publi
 def test_every_sandbox_method_leads_to_its_outcome(live_client, merchant, start_worker, db,
                                                    method, status, code):
     start_worker()
-    response = live_client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 500, "currency": "INR", "payment_method": method})
-    assert response.status_code == 201
-    payment = final_status(live_client, merchant, response.get_json()["id"])
+    created = create_payment(live_client, merchant["headers"], amount=500, payment_method=method)
+    payment = final_status(live_client, merchant, created["id"])
     assert payment["status"] == status
     assert payment["failure_code"] == code
     assert payment["attempts"] == 1

@@ -13,6 +13,7 @@ from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.refunds.models import Refund
 from shared.refunds.processing import process_refund
+from tests.factories import create_payment, create_refund
 from tests.providers.conftest import BUILDERS
 
 
@@ -48,9 +49,8 @@ def _config_errors(operation: str) -> float:
 
 
 def _checkout(api, db, config, merchant) -> str:
-    created = api.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 49900, "currency": "INR", "provider": "razorpay",
-        "payment_method": {"type": "upi", "vpa": "customer@okaxis"}}).get_json()
+    created = create_payment(api, merchant["headers"], amount=49900, provider="razorpay",
+                             payment_method={"type": "upi", "vpa": "customer@okaxis"})
     process_payment(db, config, created["id"])
     return created["id"]
 
@@ -88,8 +88,7 @@ def test_credentials_refused_on_a_refund_status_check_keep_the_reservation(
         order_id = session.get(Payment, payment_id).provider_payment_id
     rzp.sim.customer_pays(order_id)
     process_payment(db, good, payment_id)
-    refund = api.post("/api/v1/refunds", headers=merchant["headers"],
-                      json={"payment_id": payment_id}).get_json()
+    refund = create_refund(api, merchant["headers"], payment_id)
     # The refund reached Razorpay and its id is known; the answer was lost.
     from shared.providers.base import RefundRequest
     made = rzp.provider().refund(RefundRequest(refund_id=refund["id"], payment_id=payment_id,

@@ -28,6 +28,7 @@ from shared.providers.base import PaymentRequest
 from shared.providers.models import TransactionAttempt
 from shared.providers.registry import get_provider
 from shared.refunds.processing import process_refund
+from tests.factories import create_payment, create_refund
 from tests.providers.conftest import BUILDERS, CLIENT_TIMEOUT_S, Harness
 
 # Payment methods the API accepts that each provider turns into its customer-facing flow.
@@ -72,12 +73,10 @@ class Gateway:
         return self.harness.sim
 
     def create(self) -> dict:
-        response = self.client.post("/api/v1/payments", headers=self.merchant["headers"], json={
-            "amount": AMOUNT, "currency": self.harness.currency, "provider": self.name,
-            "payment_method": METHODS[self.name],
-            "customer": {"email": "a@b.example", "phone": "9876543210"}})
-        assert response.status_code == 201, response.get_data(as_text=True)
-        body = response.get_json()
+        body = create_payment(self.client, self.merchant["headers"], amount=AMOUNT,
+                              currency=self.harness.currency, provider=self.name,
+                              payment_method=METHODS[self.name],
+                              customer={"email": "a@b.example", "phone": "9876543210"})
         assert body["status"] == "pending" and body["provider"] == self.name
         return body
 
@@ -122,12 +121,10 @@ class Gateway:
         return self.run_provider_event_jobs()
 
     def refund(self, payment_id: str, amount: int | None = None) -> dict:
-        body = {"payment_id": payment_id} | ({"amount": amount} if amount else {})
-        response = self.client.post("/api/v1/refunds", headers=self.merchant["headers"],
-                                    json=body)
-        assert response.status_code == 201, response.get_data(as_text=True)
-        process_refund(self.db, self.config, response.get_json()["id"])
-        return self.client.get(f"/api/v1/refunds/{response.get_json()['id']}",
+        created = create_refund(self.client, self.merchant["headers"], payment_id,
+                                amount=amount or None)
+        process_refund(self.db, self.config, created["id"])
+        return self.client.get(f"/api/v1/refunds/{created['id']}",
                                headers=self.merchant["headers"]).get_json()
 
     def paid(self) -> dict:
@@ -257,9 +254,7 @@ def test_failed_refund_fails_and_releases_the_amount(gw):
 
 def test_refund_webhook_completes_a_refund_the_worker_did_not_hear_back_from(gw):
     payment = gw.paid()
-    response = gw.client.post("/api/v1/refunds", headers=gw.merchant["headers"],
-                              json={"payment_id": payment["id"]})
-    refund_id = response.get_json()["id"]
+    refund_id = create_refund(gw.client, gw.merchant["headers"], payment["id"])["id"]
     # The worker reached the provider and died before recording the answer.
     with gw.db.transaction() as session:
         from shared.refunds.models import Refund

@@ -11,6 +11,7 @@ from shared.config import Config
 from shared.events.models import Event
 from shared.payments.processing import process_payment
 from shared.providers.models import TransactionAttempt
+from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 from tests.providers.conftest import BUILDERS
 
@@ -37,11 +38,8 @@ def razorpay_config(base_env, razorpay_env) -> Config:
 
 
 def _create(client, merchant, provider="razorpay", method=None) -> dict:
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 49900, "currency": "INR", "provider": provider,
-        "payment_method": method or {"type": "upi", "vpa": "customer@okaxis"}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_payment(client, merchant["headers"], amount=49900, provider=provider,
+                          payment_method=method or {"type": "upi", "vpa": "customer@okaxis"})
 
 
 def _verify(client, merchant, payment_id, handoff):
@@ -54,9 +52,7 @@ def test_checkout_end_to_end_through_a_worker(rzp, razorpay_env, razorpay_config
     from api import create_app
     client = create_app(razorpay_config, db=db).test_client()  # publishes to real Redis
     receiver = make_receiver()
-    endpoint = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": receiver.url, "events": ["payment.completed"]})
-    assert endpoint.status_code == 201, endpoint.get_data(as_text=True)
+    endpoint = create_webhook_endpoint(client, merchant["headers"], url=receiver.url)
     start_worker(queues="payments,refunds,webhooks,maintenance", **razorpay_env)
 
     payment_id = _create(client, merchant)["id"]
@@ -94,7 +90,7 @@ def test_checkout_end_to_end_through_a_worker(rzp, razorpay_env, razorpay_config
         return [r for r in receiver.received() if r.event["type"] == "payment.completed"]
     received = wait_for(delivered, 30, message="payment.completed at the merchant's endpoint")
     assert len(received) == 1
-    event = Webhook(endpoint.get_json()["secret"]).verify(received[0].body, received[0].headers)
+    event = Webhook(endpoint["secret"]).verify(received[0].body, received[0].headers)
     assert event["id"] == completed[0].id
     assert event["data"]["object"]["id"] == payment_id
     assert event["data"]["object"]["status"] == "completed"

@@ -7,19 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from shared.payments.models import Payment
-from shared.payments.processing import process_payment
 from shared.providers.models import SandboxCharge
 from shared.refunds.processing import process_refund
+from tests.factories import completed_payment, create_payment
 
 
 @pytest.fixture
 def paid(client, merchant, db, config):
     def make(amount=10_000, token="tok_success"):
-        body = client.post("/api/v1/payments", headers=merchant["headers"], json={
-            "amount": amount, "currency": "INR",
-            "payment_method": {"type": "card", "token": token}}).get_json()
-        assert process_payment(db, config, body["id"]) == "completed"
-        return body["id"]
+        return completed_payment(client, merchant["headers"], db, config, amount=amount,
+                                 token=token)["id"]
     return make
 
 
@@ -104,9 +101,7 @@ def test_failed_refund_gives_the_amount_back(client, merchant, db, config, paid)
 
 
 def test_only_completed_payments_can_be_refunded(client, merchant):
-    pending = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 100, "currency": "INR",
-        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()
+    pending = create_payment(client, merchant["headers"])
     response = refund(client, merchant, pending["id"])
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "payment_not_refundable"

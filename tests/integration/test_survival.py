@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge
+from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
@@ -16,14 +17,7 @@ FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
 
 
 def create_many(client, merchant, n):
-    ids = []
-    for _ in range(n):
-        response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-            "amount": 1000, "currency": "INR",
-            "payment_method": {"type": "card", "token": "tok_success"}})
-        assert response.status_code == 201
-        ids.append(response.get_json()["id"])
-    return ids
+    return [create_payment(client, merchant["headers"], amount=1000)["id"] for _ in range(n)]
 
 
 def statuses(db, ids):
@@ -98,9 +92,8 @@ def test_events_whose_fan_out_was_lost_still_reach_the_receiver(
         live_client, make_merchant, db, start_worker, start_beat, flush_redis, make_receiver):
     merchant = make_merchant("Acme")
     receiver = make_receiver()
-    response = live_client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                                json={"url": receiver.url, "events": ["payment.created"]})
-    assert response.status_code == 201
+    create_webhook_endpoint(live_client, merchant["headers"], url=receiver.url,
+                            events=["payment.created"])
     ids = create_many(live_client, merchant, 4)
     # The fan-out jobs were queued for these events; Redis loses them all.
     wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="fan-outs to be queued")

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from shared.webhooks.models import WebhookLog
+from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 from tests.harness.receiver import Answer
 
@@ -22,17 +23,11 @@ def webhooks_worker(start_worker, **env):
 
 
 def endpoint(client, merchant, url, events=("*",)):
-    response = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                           json={"url": url, "events": list(events)})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_webhook_endpoint(client, merchant["headers"], url=url, events=list(events))
 
 
 def pay(client, merchant, token="tok_success"):
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 1500, "currency": "INR", "payment_method": {"type": "card", "token": token}})
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_payment(client, merchant["headers"], amount=1500, token=token)
 
 
 def attempts(db, event_id=None):

@@ -12,16 +12,14 @@ from shared.db import utcnow
 from shared.events.models import Event
 from shared.events.service import record_event
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
+from tests.factories import create_webhook_endpoint
 from tests.integration.test_foundation import assert_error
 
 URL = "http://127.0.0.1:9/hooks"
 
 
 def create(client, merchant, **body):
-    body = {"url": URL, "events": ["payment.completed"], **body}
-    response = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()
+    return create_webhook_endpoint(client, merchant["headers"], **{"url": URL, **body})
 
 
 def parse(ts: str) -> datetime:

@@ -12,9 +12,15 @@ from shared.merchants.models import Merchant
 from shared.notifications import delivery, service, triggers
 from shared.notifications.models import Notification
 from shared.outbox import OutboxMessage
-from shared.payments.processing import process_payment
 from shared.refunds.processing import process_refund
 from shared.users.models import User
+from tests.factories import (
+    UPI,
+    completed_payment,
+    create_payment,
+    create_refund,
+    create_webhook_endpoint,
+)
 from tests.harness.processes import wait_for
 
 CUSTOMER = {"email": "buyer@example.com", "phone": "+14155550123", "name": "Asha"}
@@ -38,13 +44,8 @@ def settings(client, merchant, **values):
 
 
 def paid(client, merchant, db, config, customer=CUSTOMER, amount=123_45):
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": amount, "currency": "INR", "customer": customer, "description": "Blue mug",
-        "payment_method": {"type": "card", "token": TOKEN}})
-    assert response.status_code == 201
-    pid = response.get_json()["id"]
-    assert process_payment(db, config, pid) == "completed"
-    return pid
+    return completed_payment(client, merchant["headers"], db, config, amount=amount,
+                             customer=customer, description="Blue mug", token=TOKEN)["id"]
 
 
 def rows(db, **where):
@@ -106,8 +107,7 @@ def test_a_completed_refund_sends_a_refund_receipt(client, merchant, db, mail_co
                                                    smtp_server):
     settings(client, merchant, customer_email_receipts=True)
     pid = paid(client, merchant, db, mail_config)
-    refund = client.post("/api/v1/refunds", headers=merchant["headers"],
-                         json={"payment_id": pid, "amount": 45}).get_json()
+    refund = create_refund(client, merchant["headers"], pid, amount=45)
     assert process_refund(db, mail_config, refund["id"]) == "completed"
     [row] = rows(db, kind="refund.receipt")
     assert row.object_id == refund["id"] and row.recipient == CUSTOMER["email"]
@@ -237,11 +237,9 @@ def test_a_410_disabling_an_endpoint_alerts_the_merchant_by_email(
     start_worker(queues="webhooks,notifications", pool="threads", concurrency=4,
                  SMTP_URL=smtp_server.url)
     gone = make_receiver(Answer(410))
-    endpoint = live_client.post("/api/v1/webhook_endpoints", headers=merchant["headers"],
-                                json={"url": gone.url, "events": ["payment.created"]}
-                                ).get_json()
-    live_client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 100, "currency": "INR", "payment_method": {"type": "card", "token": TOKEN}})
+    endpoint = create_webhook_endpoint(live_client, merchant["headers"], url=gone.url,
+                                       events=["payment.created"])
+    create_payment(live_client, merchant["headers"], amount=100, token=TOKEN)
     mail = wait_for(lambda: smtp_server.mails or None, 60, message="the alert email")[0]
     assert mail.rcpt_tos == ["owner@acme.test"]
     assert endpoint["id"] in mail.message["Subject"]
@@ -256,10 +254,8 @@ def test_receipt_through_real_workers_and_a_mail_server_down_never_blocks_the_pa
     start_worker(queues="notifications", pool="threads", concurrency=2,
                  SMTP_URL=smtp_server.url)
     smtp_server.answers.append("421 4.3.2 Service not available")
-    response = live_client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 2500, "currency": "INR", "customer": CUSTOMER,
-        "payment_method": {"type": "card", "token": TOKEN}})
-    pid = response.get_json()["id"]
+    pid = create_payment(live_client, merchant["headers"], amount=2500, customer=CUSTOMER,
+                         token=TOKEN)["id"]
     wait_for(lambda: live_client.get(f"/api/v1/payments/{pid}", headers=merchant["headers"]
                                      ).get_json()["status"] == "completed", 30,
              message="the payment to complete")
@@ -276,11 +272,8 @@ def test_receipt_through_real_workers_and_a_mail_server_down_never_blocks_the_pa
 
 def test_a_upi_receipt_names_the_method_but_not_the_vpa(client, merchant, db, mail_config):
     settings(client, merchant, customer_email_receipts=True, customer_sms_receipts=True)
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json={
-        "amount": 900, "currency": "INR", "customer": CUSTOMER,
-        "payment_method": {"type": "upi", "vpa": "success@sandbox"}})
-    pid = response.get_json()["id"]
-    assert process_payment(db, mail_config, pid) == "completed"
+    pid = completed_payment(client, merchant["headers"], db, mail_config, amount=900,
+                            customer=CUSTOMER, payment_method=UPI)["id"]
     email, sms = rows(db, object_id=pid)
     assert "Paid by: upi" in email.body
     for row in (email, sms):

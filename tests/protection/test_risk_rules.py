@@ -10,6 +10,7 @@ from shared.events.models import Event
 from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.providers.models import SandboxCharge, TransactionAttempt
+from tests.factories import create_payment, create_webhook_endpoint
 
 EMAIL = "Buyer@Example.com"
 
@@ -17,13 +18,9 @@ EMAIL = "Buyer@Example.com"
 def create(client, merchant, *, token="tok_success", email=None, ip=None, vpa=None,
            amount=1000, currency="INR"):
     method = {"type": "upi", "vpa": vpa} if vpa else {"type": "card", "token": token}
-    body = {"amount": amount, "currency": currency, "payment_method": method}
     customer = {k: v for k, v in (("email", email), ("ip", ip)) if v}
-    if customer:
-        body["customer"] = customer
-    response = client.post("/api/v1/payments", headers=merchant["headers"], json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return response.get_json()["id"]
+    return create_payment(client, merchant["headers"], amount=amount, currency=currency,
+                          payment_method=method, customer=customer or None)["id"]
 
 
 def run(db, config, payment_id):
@@ -172,8 +169,8 @@ def test_a_blocked_payment_reaches_the_merchant_as_payment_failed(
     start_worker(queues="payments,maintenance", concurrency=1)
     start_worker(queues="webhooks", pool="threads", concurrency=4)
     receiver = make_receiver()
-    assert live_client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
-        "url": receiver.url, "events": ["payment.failed"]}).status_code == 201
+    create_webhook_endpoint(live_client, merchant["headers"], url=receiver.url,
+                            events=["payment.failed"])
     blocklist(live_client, merchant, "email", EMAIL)
     pid = create(live_client, merchant, email=EMAIL)
     delivery = wait_for(lambda: receiver.received() or None, 30,
