@@ -10,12 +10,11 @@ from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
 from api.protection import install as install_protection
 from api.request_context import register_request_hooks
-from shared.broker import make_batch_publisher, make_celery, make_publisher
 from shared.config import Config
 from shared.db import Database
 from shared.errors import PermissionDenied
 from shared.logging_setup import configure_logging
-from shared.outbox import OutboxRelay
+from shared.runtime import build_runtime
 
 OPERATOR_PREFIXES = ("/api/v1/queue/",)
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",) + AUTH_PUBLIC_PATHS
@@ -31,16 +30,11 @@ def create_app(config: Config | None = None, db: Database | None = None,
         MAX_CONTENT_LENGTH=config.max_content_length,
     )
     openapi.configure(app)
-    db = db or Database(config.database_url)
-    background = publish is None  # tests may hand in a synchronous capture
-    publish_many = None
-    if publish is None:
-        publish = make_publisher(make_celery(config))
-        publish_many = make_batch_publisher(config)
-    db.outbox_relay = OutboxRelay(db, publish, background=background,
-                                  publish_many=publish_many)
+    # Tests may hand in a shared database and a synchronous publish that captures messages.
+    runtime = build_runtime(config, db=db, publish=publish)
+    app.extensions["gateway.runtime"] = runtime
     app.extensions["gateway.config"] = config
-    app.extensions["gateway.db"] = db
+    app.extensions["gateway.db"] = runtime.db
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))
 
     register_request_hooks(app)

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.notifications import channels
 from shared.notifications.models import Notification
-from shared.notifications.service import QUEUE, REPUBLISH_AFTER_S, SEND_TASK
+from shared.notifications.service import REPUBLISH_AFTER_S
 
 log = logging.getLogger(__name__)
 
@@ -88,5 +88,5 @@ def dispatch_due(db, batch: int = 200) -> int:
             # A "sending" row past its lease lost its worker: the attempt starts over.
             row.status = "pending"
             row.next_attempt_at = now + timedelta(seconds=REPUBLISH_AFTER_S)
-            outbox.enqueue(session, SEND_TASK, [row.id], QUEUE)
+            outbox.enqueue(session, jobs.SEND_NOTIFICATION, [row.id])
         return len(rows)

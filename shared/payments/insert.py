@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from shared import jobs
 from shared.audit.service import AuditEntry, audit_values
 from shared.config import Config
 from shared.db import utcnow
@@ -31,8 +32,8 @@ from shared.merchants.livemode import choose_provider
 from shared.providers.registry import get_provider
 from shared.representation import iso
 
-PROCESS_TASK, PROCESS_QUEUE = "gateway.process_payment", "payments"
-FAN_OUT_TASK, FAN_OUT_QUEUE = "gateway.fan_out_event", "webhooks"
+PROCESS_TASK, PROCESS_QUEUE = jobs.PROCESS_PAYMENT.name, jobs.PROCESS_PAYMENT.queue
+FAN_OUT_TASK, FAN_OUT_QUEUE = jobs.FAN_OUT_EVENT.name, jobs.FAN_OUT_EVENT.queue
 
 _KEY_CTE = """
 k AS (
