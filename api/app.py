@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from api import openapi, response_check
 from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal
 from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
+from api.openapi import GatewayApi, document_root_routes
+from api.openapi import configure as configure_openapi
 from api.protection import install as install_protection
 from api.request_context import register_request_hooks
+from api.response_check import register as register_response_check
 from shared.config import Config
 from shared.db import Database
 from shared.errors import PermissionDenied
@@ -29,7 +31,7 @@ def create_app(config: Config | None = None, db: Database | None = None,
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_content_length,
     )
-    openapi.configure(app)
+    configure_openapi(app)
     # Tests may hand in a shared database and a synchronous publish that captures messages.
     runtime = build_runtime(config, db=db, publish=publish)
     app.extensions["gateway.runtime"] = runtime
@@ -54,11 +56,11 @@ def create_app(config: Config | None = None, db: Database | None = None,
         elif principal.merchant_id is None:
             raise PermissionDenied("This endpoint needs a merchant API key.")
 
-    api = openapi.GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
+    api = GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
     # After Api(): flask-smorest installs its own HTTP error handler, ours must win.
     register_error_handlers(app)
     from api.blueprints import register_blueprints
     register_blueprints(app, api)
-    openapi.document_root_routes(api)
-    response_check.register(app, api)
+    document_root_routes(api)
+    register_response_check(app, api)
     return app
