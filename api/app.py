@@ -4,19 +4,20 @@ from __future__ import annotations
 from flask import Flask, request
 
 import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
-from api import openapi, response_check
 from api.audit_trail import register_audit_hooks
 from api.auth import KeyCache, current_principal
 from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
 from api.errors import register_error_handlers
+from api.openapi import GatewayApi, document_root_routes
+from api.openapi import configure as configure_openapi
 from api.protection import install as install_protection
 from api.request_context import register_request_hooks
-from shared.broker import make_batch_publisher, make_celery, make_publisher
+from api.response_check import register as register_response_check
 from shared.config import Config
 from shared.db import Database
 from shared.errors import PermissionDenied
 from shared.logging_setup import configure_logging
-from shared.outbox import OutboxRelay
+from shared.runtime import build_runtime
 
 OPERATOR_PREFIXES = ("/api/v1/queue/",)
 PUBLIC_PREFIXES = ("/api/v1/webhooks/",) + AUTH_PUBLIC_PATHS
@@ -31,17 +32,12 @@ def create_app(config: Config | None = None, db: Database | None = None,
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_content_length,
     )
-    openapi.configure(app)
-    db = db or Database(config.database_url)
-    background = publish is None  # tests may hand in a synchronous capture
-    publish_many = None
-    if publish is None:
-        publish = make_publisher(make_celery(config))
-        publish_many = make_batch_publisher(config)
-    db.outbox_relay = OutboxRelay(db, publish, background=background,
-                                  publish_many=publish_many)
+    configure_openapi(app)
+    # Tests may hand in a shared database and a synchronous publish that captures messages.
+    runtime = build_runtime(config, db=db, publish=publish)
+    app.extensions["gateway.runtime"] = runtime
     app.extensions["gateway.config"] = config
-    app.extensions["gateway.db"] = db
+    app.extensions["gateway.db"] = runtime.db
     app.extensions["gateway.key_cache"] = KeyCache(float(config.auth_cache_ttl_s))
 
     register_request_hooks(app)
@@ -61,11 +57,11 @@ def create_app(config: Config | None = None, db: Database | None = None,
         elif principal.merchant_id is None:
             raise PermissionDenied("This endpoint needs a merchant API key.")
 
-    api = openapi.GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
+    api = GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
     # After Api(): flask-smorest installs its own HTTP error handler, ours must win.
     register_error_handlers(app)
     from api.blueprints import register_blueprints
     register_blueprints(app, api)
-    openapi.document_root_routes(api)
-    response_check.register(app, api)
+    document_root_routes(api)
+    register_response_check(app, api)
     return app

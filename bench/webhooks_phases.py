@@ -151,8 +151,9 @@ def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
     db = Database(stack.pg.url, pool_size=2, max_overflow=0)
     from shared.broker import make_celery, make_publisher
     from shared.config import Config
-    from shared.outbox import OutboxRelay
-    db.outbox_relay = OutboxRelay(db, make_publisher(make_celery(Config.from_env(stack.env))))
+    from shared.runtime import build_runtime
+    config = Config.from_env(stack.env)
+    build_runtime(config, db=db, publish=make_publisher(make_celery(config)))
     for start in range(0, events_per_endpoint, 100):
         with db.transaction() as session:
             for i in range(start, min(events_per_endpoint, start + 100)):

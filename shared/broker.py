@@ -18,24 +18,23 @@ from celery import Celery
 from kombu import Queue
 
 from shared.config import Config
+from shared.jobs import MAINTENANCE, QUEUES, ROUTES
 
-QUEUES = ("payments", "refunds", "webhooks", "maintenance", "notifications")
-
-ROUTES = {
-    "gateway.process_payment": {"queue": "payments"},
-    "gateway.poll_payment": {"queue": "payments"},
-    "gateway.process_refund": {"queue": "refunds"},
-    "gateway.process_provider_event": {"queue": "payments"},
-    "gateway.deliver_webhook": {"queue": "webhooks"},
-    "gateway.fan_out_event": {"queue": "webhooks"},
-}
+__all__ = ["QUEUES", "ROUTES", "celery_settings", "make_batch_publisher", "make_celery",
+           "make_publisher"]
 
 
 def make_celery(config: Config, name: str = "gateway") -> Celery:
     app = Celery(name)
+    app.conf.update(celery_settings(config))
+    return app
+
+
+def celery_settings(config: Config) -> dict:
+    """Broker, queues, routes (from ``shared.jobs``) and delivery guarantees for ``config``."""
     settings = dict(
         broker_url=config.broker_url,
-        task_default_queue="maintenance",
+        task_default_queue=MAINTENANCE,
         task_queues=[Queue(q) for q in QUEUES],
         task_routes=ROUTES,
         task_ignore_result=True,
@@ -64,8 +63,7 @@ def make_celery(config: Config, name: str = "gateway") -> Celery:
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
         }
-    app.conf.update(settings)
-    return app
+    return settings
 
 
 def make_publisher(celery_app: Celery):

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
@@ -117,8 +118,8 @@ class Database:
         # The same pool in autocommit: for single statements that are atomic on their own
         # (no BEGIN/COMMIT round trips), e.g. shared.payments.insert.
         self.autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # Set by shared.outbox.OutboxRelay: publishes outbox rows once they are committed.
-        self.outbox_relay = None
+        # Set by shared.runtime.build_runtime: an OutboxRelay, publishes committed outbox rows.
+        self.outbox_relay: Any = None
 
     @property
     def is_postgres(self) -> bool:

@@ -14,13 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
 from shared.payments.states import ProviderEventStatus
-from shared.provider_events.inbound import PROCESS_QUEUE, PROCESS_TASK
 from shared.provider_events.models import ProviderEvent
 from shared.refunds.models import Refund
 
@@ -41,10 +40,9 @@ def sweep_stuck_work(db, config) -> dict:
     pending_cutoff = now - timedelta(seconds=config.stuck_pending_after_s)
     processing_cutoff = now - timedelta(seconds=config.reconcile_after_s)
     counts = {}
-    jobs = ((Payment, "gateway.process_payment", "payments"),
-            (Refund, "gateway.process_refund", "refunds"))
+    stuck_jobs = ((Payment, jobs.PROCESS_PAYMENT), (Refund, jobs.PROCESS_REFUND))
     with db.transaction() as session:
-        for model, task, queue in jobs:
+        for model, job in stuck_jobs:
             stuck = select(model.id).where(
                 ((model.status == "pending") & (model.updated_at < pending_cutoff))
                 | ((model.status == "processing") & (model.updated_at < processing_cutoff)),
@@ -55,7 +53,7 @@ def sweep_stuck_work(db, config) -> dict:
                 # Touch them so the next sweep waits a full interval before asking again.
                 session.execute(update(model).where(model.id.in_(ids)).values(updated_at=now))
             for object_id in ids:
-                outbox.enqueue(session, task, [object_id], queue)
+                outbox.enqueue(session, job, [object_id])
             counts[model.__tablename__] = len(ids)
         # Provider webhooks stored but never applied (their task was lost or failed).
         events = list(session.scalars(
@@ -63,7 +61,7 @@ def sweep_stuck_work(db, config) -> dict:
                                            ProviderEvent.received_at < pending_cutoff)
             .order_by(ProviderEvent.received_at).limit(BATCH)))
         for event_id in events:
-            outbox.enqueue(session, PROCESS_TASK, [event_id], PROCESS_QUEUE)
+            outbox.enqueue(session, jobs.PROCESS_PROVIDER_EVENT, [event_id])
         counts["provider_events"] = len(events)
         # Events whose webhook fan-out never ran.
         unfanned = list(session.scalars(
@@ -74,6 +72,6 @@ def sweep_stuck_work(db, config) -> dict:
             session.execute(update(Event).where(Event.id.in_(unfanned))
                             .values(fan_out_pending_since=now))
         for event_id in unfanned:
-            outbox.enqueue(session, "gateway.fan_out_event", [event_id], "webhooks")
+            outbox.enqueue(session, jobs.FAN_OUT_EVENT, [event_id])
         counts["events"] = len(unfanned)
     return counts

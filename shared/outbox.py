@@ -1,11 +1,12 @@
 """Transactional outbox (STYLE 4).
 
-A service that wants a worker to act calls ``enqueue(session, task, args)`` inside its
-transaction; the row commits (or not) with the business change. Right after the commit,
-``Database.transaction`` hands the new rows to the relay, which publishes them to the broker and
-marks them published. If the broker is down the rows stay unpublished and the periodic
-``relay_pending`` publishes them later, so an outage delays a job but never loses it. Consumers
-are idempotent, so a row published twice (relay racing a slow first publish) is harmless.
+A service that wants a worker to act calls ``enqueue(session, job, args)`` (a job from
+``shared.jobs``) inside its transaction; the row commits (or not) with the business change.
+Right after the commit, ``Database.transaction`` hands the new rows to the relay, which
+publishes them to the broker and marks them published. If the broker is down the rows stay
+unpublished and the periodic ``relay_pending`` publishes them later, so an outage delays a job
+but never loses it. Consumers are idempotent, so a row published twice (relay racing a slow
+first publish) is harmless.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy import Index, String, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from shared.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,8 @@ class OutboxMessage(Base):
     publish_attempts: Mapped[int] = mapped_column(default=0)
 
 
-def enqueue(session: Session, task: str, args: list, queue: str) -> OutboxMessage:
-    message = OutboxMessage(task=task, args=args, queue=queue, created_at=utcnow())
+def enqueue(session: Session, job: Job, args: list) -> OutboxMessage:
+    message = OutboxMessage(task=job.name, args=args, queue=job.queue, created_at=utcnow())
     session.add(message)
     session.info.setdefault("outbox", []).append(message)
     return message

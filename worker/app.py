@@ -1,69 +1,136 @@
-"""The Celery application: ``celery -A worker.app worker`` / ``celery -A worker.app beat``."""
+"""The Celery application: ``celery -A worker.app worker`` / ``celery -A worker.app beat``.
+
+Importing this module builds no configuration: the settings (broker, routes, beat schedule)
+are computed from the environment when Celery first reads them, and each task reaches the
+database through its base, ``GatewayTask``, which owns the process's runtime (in the style of
+flask's ``celery_init_app``: the app is created with its task class).
+"""
 from __future__ import annotations
 
+import functools
 import os
+from typing import ClassVar
 
+from celery import Celery, Task
 from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from shared.broker import make_celery
+import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
+from shared import jobs
+from shared.broker import celery_settings
 from shared.config import Config
 from shared.logging_setup import configure_logging
 from shared.periodic_log import demote_periodic_ticks
+from shared.runtime import Runtime, build_runtime
 
-config = Config.from_env()
-celery = make_celery(config)
-celery.conf.update(include=["worker.tasks", "worker.provider_tasks",
-                            "worker.webhook_tasks", "worker.notification_tasks",
-                            "worker.ledger_tasks"], beat_schedule={
-    "relay-outbox": {"task": "gateway.relay_outbox", "schedule": 2.0},
-    "sweep-stuck-work": {"task": "gateway.sweep_stuck_work",
-                         "schedule": config.sweep_interval_s},
-    "purge-idempotency-keys": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0},
-    "purge-published-outbox": {"task": "gateway.purge_published_outbox", "schedule": 3600.0},
-    # Ledger: pending money becomes available at available_on; daily payouts (if
-    # PAYOUT_SCHEDULE=daily; once per day per merchant and currency); lost payout jobs.
-    "release-available-balance": {"task": "gateway.release_available_balance",
-                                  "schedule": 60.0},
-    "daily-payouts": {"task": "gateway.daily_payouts", "schedule": 3600.0},
-    "refresh-payment-summary": {"task": "gateway.refresh_payment_summary", "schedule": 60.0},
-    "sweep-pending-payouts": {"task": "gateway.sweep_pending_payouts",
-                              "schedule": config.sweep_interval_s},
-    # Webhook retries live in the database; this sends whatever is due. A tick that waited
-    # in the queue longer than a few seconds is superseded by a newer one, so it expires.
-    "dispatch-due-webhooks": {"task": "gateway.dispatch_due_webhooks", "schedule": 1.0,
-                              "options": {"queue": "webhooks", "expires": 5}},
-    # Notifications (retries with backoff live in the database) and risk velocity upkeep.
-    "dispatch-due-notifications": {"task": "gateway.dispatch_due_notifications",
-                                   "schedule": 5.0,
-                                   "options": {"queue": "notifications", "expires": 10}},
-    "purge-risk-velocity-hits": {"task": "gateway.purge_risk_velocity_hits",
-                                 "schedule": 3600.0},
-})
-celery.conf.beat_schedule_filename = f"{config.var_dir}/celerybeat-schedule"
+TASK_MODULES = ["worker.tasks", "worker.provider_tasks", "worker.webhook_tasks",
+                "worker.notification_tasks", "worker.ledger_tasks"]
+
+
+@functools.cache
+def worker_config() -> Config:
+    """This process's configuration, read from the environment on first use."""
+    return Config.from_env()
+
+
+class GatewayTask(Task):
+    """The base of every task. When the database is briefly unreachable (a restart, a
+    failover) a task retries itself with backoff instead of failing and being acknowledged;
+    tasks are idempotent, and the sweeper picks up anything that still slips through.
+
+    ``self.runtime`` is this process's runtime (config, database, outbox relay publishing with
+    this worker's broker connection), built on first use in each (forked) process so every
+    process gets its own pool."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 1
+    retry_backoff_max = 30
+    retry_jitter = True
+    max_retries = 10
+
+    # One per process, shared by every task class (each task is its own subclass).
+    _process: ClassVar[dict] = {}
+
+    @property
+    def runtime(self) -> Runtime:
+        process = GatewayTask._process
+        if process.get("pid") != os.getpid():
+            reset_runtime()
+            # No pre-ping round trip per checkout (a payment checks out 4 connections): a
+            # connection that died with a PostgreSQL restart fails its task with an
+            # OperationalError, the pool is invalidated, and the task retries.
+            process["runtime"] = build_runtime(worker_config(), celery_app=self.app,
+                                               pool_size=8, max_overflow=24,
+                                               pool_pre_ping=False)
+            process["pid"] = os.getpid()
+        return process["runtime"]
+
+
+def reset_runtime() -> None:
+    """Forget this process's runtime; a forked child must not use its parent's connections."""
+    runtime = GatewayTask._process.pop("runtime", None)
+    GatewayTask._process.clear()
+    if runtime is not None:
+        runtime.db.engine.dispose(close=False)
+
+
+def _settings() -> dict:
+    config = worker_config()
+    beat_schedule = {
+        "relay-outbox": {"task": jobs.RELAY_OUTBOX.name, "schedule": 2.0},
+        "sweep-stuck-work": {"task": jobs.SWEEP_STUCK_WORK.name,
+                             "schedule": config.sweep_interval_s},
+        "purge-idempotency-keys": {"task": jobs.PURGE_IDEMPOTENCY_KEYS.name, "schedule": 3600.0},
+        "purge-published-outbox": {"task": jobs.PURGE_PUBLISHED_OUTBOX.name, "schedule": 3600.0},
+        # Ledger: pending money becomes available at available_on; daily payouts (if
+        # PAYOUT_SCHEDULE=daily; once per day per merchant and currency); lost payout jobs.
+        "release-available-balance": {"task": jobs.RELEASE_AVAILABLE_BALANCE.name,
+                                      "schedule": 60.0},
+        "daily-payouts": {"task": jobs.DAILY_PAYOUTS.name, "schedule": 3600.0},
+        "refresh-payment-summary": {"task": jobs.REFRESH_PAYMENT_SUMMARY.name,
+                                    "schedule": 60.0},
+        "sweep-pending-payouts": {"task": jobs.SWEEP_PENDING_PAYOUTS.name,
+                                  "schedule": config.sweep_interval_s},
+        # Webhook retries live in the database; this sends whatever is due. A tick that waited
+        # in the queue longer than a few seconds is superseded by a newer one, so it expires.
+        "dispatch-due-webhooks": {"task": jobs.DISPATCH_DUE_WEBHOOKS.name, "schedule": 1.0,
+                                  "options": {"queue": jobs.DISPATCH_DUE_WEBHOOKS.queue,
+                                              "expires": 5}},
+        # Notifications (retries with backoff live in the database) and risk velocity upkeep.
+        "dispatch-due-notifications": {"task": jobs.DISPATCH_DUE_NOTIFICATIONS.name,
+                                       "schedule": 5.0,
+                                       "options": {"queue": jobs.DISPATCH_DUE_NOTIFICATIONS.queue,
+                                                   "expires": 10}},
+        "purge-risk-velocity-hits": {"task": jobs.PURGE_RISK_VELOCITY_HITS.name,
+                                     "schedule": 3600.0},
+    }
+    return {**celery_settings(config), "include": TASK_MODULES, "beat_schedule": beat_schedule,
+            "beat_schedule_filename": f"{config.var_dir}/celerybeat-schedule"}
+
+
+celery = Celery("gateway", task_cls=GatewayTask)
+celery.add_defaults(_settings)  # evaluated when Celery first reads its configuration
 app = celery
 
 
-def gateway_task(name: str):
-    """A task that, when the database is briefly unreachable (a restart, a failover), retries
-    itself with backoff instead of failing and being acknowledged. Tasks are idempotent, and
-    the sweeper picks up anything that still slips through."""
-    return celery.task(name=name, autoretry_for=(OperationalError, InterfaceError),
-                       retry_backoff=1, retry_backoff_max=30, retry_jitter=True,
-                       max_retries=10)
+def gateway_task(job: jobs.Job):
+    """Register the decorated function as the task for ``job`` (a job of ``shared.jobs``),
+    bound: it receives the task (``self.runtime``) before the message's arguments."""
+    if jobs.BY_NAME.get(job.name) != job:
+        raise ValueError(f"{job} is not in the job catalogue (shared.jobs)")
+    return celery.task(name=job.name, bind=True)
 
 
 @setup_logging.connect
 def _logging(**kwargs):
-    configure_logging(config.log_level)
+    configure_logging(worker_config().log_level)
     demote_periodic_ticks(celery.conf.beat_schedule)
 
 
 @worker_process_init.connect
 def _fresh_connections(**kwargs):
     # Each forked worker process opens its own database connections.
-    from worker import context
-    context.reset()
+    reset_runtime()
 
 
 @worker_process_shutdown.connect

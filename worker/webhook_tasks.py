@@ -3,10 +3,10 @@ Run them on their own worker with an I/O pool so slow endpoints never hold up pa
 ``celery -A worker.app worker -Q webhooks -P threads -c 32``."""
 from __future__ import annotations
 
+from shared import jobs
 from shared.metrics import DELIVERY_OUTCOMES, TASK_OUTCOMES
 from shared.webhooks import delivery
 from shared.webhooks.states import DeliveryStatus
-from worker import context
 from worker.app import gateway_task
 
 # Outcomes that are a real HTTP attempt (busy/skipped sent nothing).
@@ -14,24 +14,24 @@ _ATTEMPT_OUTCOMES = {DeliveryStatus.SUCCEEDED, DeliveryStatus.RETRYING, Delivery
                      DeliveryStatus.DEAD}
 
 
-@gateway_task("gateway.fan_out_event")
-def fan_out_event(event_id: str) -> int:
-    created = delivery.fan_out_event(context.db(), event_id)
+@gateway_task(jobs.FAN_OUT_EVENT)
+def fan_out_event(self, event_id: str) -> int:
+    created = delivery.fan_out_event(self.runtime.db, event_id)
     TASK_OUTCOMES.labels("fan_out_event", "ok").inc()
     return created
 
 
-@gateway_task("gateway.deliver_webhook")
-def deliver_webhook(log_id: str) -> str:
-    outcome = delivery.deliver(context.db(), context.config(), log_id)
+@gateway_task(jobs.DELIVER_WEBHOOK)
+def deliver_webhook(self, log_id: str) -> str:
+    outcome = delivery.deliver(self.runtime.db, self.runtime.config, log_id)
     TASK_OUTCOMES.labels("deliver_webhook", outcome).inc()
     if outcome in _ATTEMPT_OUTCOMES:
         DELIVERY_OUTCOMES.labels(outcome).inc()
     return outcome
 
 
-@gateway_task("gateway.dispatch_due_webhooks")
-def dispatch_due_webhooks() -> dict:
-    counts = delivery.dispatch_due(context.db())
+@gateway_task(jobs.DISPATCH_DUE_WEBHOOKS)
+def dispatch_due_webhooks(self) -> dict:
+    counts = delivery.dispatch_due(self.runtime.db)
     TASK_OUTCOMES.labels("dispatch_due_webhooks", "ok").inc()
     return counts

@@ -6,25 +6,36 @@ from flask_smorest import Api
 
 
 def register_blueprints(app: Flask, api: Api) -> None:
-    from api.blueprints import health, orders, payments, refunds
+    from api.blueprints import (
+        api_keys,
+        audit_logs,
+        auth,
+        balance,
+        checkout_sessions,
+        events,
+        health,
+        me,
+        notification_settings,
+        operations,
+        orders,
+        payment_actions,
+        payments,
+        payouts,
+        provider_webhooks,
+        refunds,
+        reports,
+        risk,
+        users,
+        webhook_endpoints,
+    )
+    from web import register_web  # the hosted checkout and dashboard pages
 
     app.register_blueprint(health.blp)
-    for module in (orders, payments, refunds):
+    for module in (orders, payments, refunds, webhook_endpoints, events, operations,
+                   provider_webhooks, payment_actions, auth, me, users, api_keys, audit_logs,
+                   risk, notification_settings, checkout_sessions, balance, payouts, reports):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-    for name in ("webhook_endpoints", "events", "operations", "provider_webhooks",
-                 "payment_actions", "auth", "me", "users", "api_keys",
-                 "audit_logs", "risk", "notification_settings", "checkout_sessions",
-                 "balance", "payouts", "reports"):
-        try:
-            module = __import__(f"api.blueprints.{name}", fromlist=["blp"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"api.blueprints.{name}":
-                raise
-            continue
-        api.register_blueprint(module.blp, url_prefix="/api/v1")
-        # Routes outside the versioned API: /metrics for Prometheus, the customer's return.
-        for root_blueprint in ("metrics_blp", "root_blp"):
-            if hasattr(module, root_blueprint):
-                app.register_blueprint(getattr(module, root_blueprint))
-    from web import register_web  # the hosted checkout and dashboard pages
+    # Routes outside the versioned API: /metrics for Prometheus, the customer's return.
+    app.register_blueprint(operations.metrics_blp)
+    app.register_blueprint(payment_actions.root_blp)
     register_web(app)

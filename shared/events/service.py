@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import new_id
@@ -26,7 +26,7 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
                   livemode=bool(obj.get("livemode")),
                   fan_out_pending_since=now)
     session.add(event)
-    outbox.enqueue(session, "gateway.fan_out_event", [event.id], "webhooks")
+    outbox.enqueue(session, jobs.FAN_OUT_EVENT, [event.id])
     return event
 
 

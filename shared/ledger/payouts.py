@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import InvalidRequest
 from shared.events.service import record_event
@@ -28,9 +28,6 @@ from shared.ledger.states import PAYOUT_TRANSITIONS, BalanceTransactionStatus, P
 from shared.money import is_payable_currency
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
-
-PROCESS_TASK = "gateway.process_payout"
-PROCESS_QUEUE = "maintenance"
 
 
 def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: bool = False,
@@ -78,7 +75,7 @@ def create_payout(session: Session, merchant_id: str, data: dict, *, livemode: b
         type="payout", amount=-amount, fee=0, net=-amount, currency=currency,
         source_id=payout.id, payout_id=payout.id, status=BalanceTransactionStatus.AVAILABLE,
         available_on=now, created_at=now))
-    outbox.enqueue(session, PROCESS_TASK, [payout.id], PROCESS_QUEUE)
+    outbox.enqueue(session, jobs.PROCESS_PAYOUT, [payout.id])
     return payout
 
 
@@ -177,5 +174,5 @@ def requeue_stuck_payouts(db, older_than_s: int, batch: int = 500) -> int:
         if ids:
             session.execute(update(Payout).where(Payout.id.in_(ids)).values(updated_at=now))
         for payout_id in ids:
-            outbox.enqueue(session, PROCESS_TASK, [payout_id], PROCESS_QUEUE)
+            outbox.enqueue(session, jobs.PROCESS_PAYOUT, [payout_id])
         return len(ids)

@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.notifications import channels
 from shared.notifications.models import Notification
-from shared.notifications.service import QUEUE, REPUBLISH_AFTER_S, SEND_TASK
+from shared.notifications.service import REPUBLISH_AFTER_S
 from shared.notifications.states import NotificationStatus
 
 log = logging.getLogger(__name__)
@@ -91,5 +91,5 @@ def dispatch_due(db, batch: int = 200) -> int:
             # A "sending" row past its lease lost its worker: the attempt starts over.
             row.status = NotificationStatus.PENDING
             row.next_attempt_at = now + timedelta(seconds=REPUBLISH_AFTER_S)
-            outbox.enqueue(session, SEND_TASK, [row.id], QUEUE)
+            outbox.enqueue(session, jobs.SEND_NOTIFICATION, [row.id])
         return len(rows)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.ids import ulid
 from shared.merchants.models import Merchant
@@ -32,8 +32,6 @@ from shared.representation import iso
 from shared.users.models import User
 from shared.users.states import UserStatus
 
-SEND_TASK = "gateway.send_notification"
-QUEUE = "notifications"
 # If the first publish is lost, the dispatcher publishes again this long after queueing.
 REPUBLISH_AFTER_S = 60
 
@@ -103,7 +101,7 @@ def enqueue(session: Session, merchant_id: str, kind: str, context: dict, *,
                            attempts=0, created_at=now,
                            next_attempt_at=now + timedelta(seconds=REPUBLISH_AFTER_S))
         session.add(row)
-        outbox.enqueue(session, SEND_TASK, [row.id], QUEUE)
+        outbox.enqueue(session, jobs.SEND_NOTIFICATION, [row.id])
         created.append(row)
     if created:
         session.flush()

@@ -17,7 +17,7 @@ from typing import cast
 from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.payments.models import Payment
@@ -46,5 +46,5 @@ def customer_returned(session: Session, payment_id: str, poll_interval_s: int) -
             .values(return_polled_at=now, updated_at=Payment.updated_at)
             .execution_options(synchronize_session=False)))
         if claimed.rowcount:
-            outbox.enqueue(session, "gateway.process_payment", [payment_id], "payments")
+            outbox.enqueue(session, jobs.PROCESS_PAYMENT, [payment_id])
     return _CUSTOMER_STATUS.get(payment.status, "pending")

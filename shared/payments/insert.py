@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import text
 
+from shared import jobs
 from shared.audit.service import AuditEntry, audit_values
 from shared.config import Config
 from shared.db import utcnow
@@ -34,8 +35,8 @@ from shared.payments.states import PaymentStatus
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
 
-PROCESS_TASK, PROCESS_QUEUE = "gateway.process_payment", "payments"
-FAN_OUT_TASK, FAN_OUT_QUEUE = "gateway.fan_out_event", "webhooks"
+PROCESS_TASK, PROCESS_QUEUE = jobs.PROCESS_PAYMENT.name, jobs.PROCESS_PAYMENT.queue
+FAN_OUT_TASK, FAN_OUT_QUEUE = jobs.FAN_OUT_EVENT.name, jobs.FAN_OUT_EVENT.queue
 
 _KEY_CTE = """
 k AS (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest
@@ -48,7 +48,7 @@ def create_payment(session: Session, config: Config, merchant_id: str, data: dic
         attempts=0, livemode=livemode, created_at=now, updated_at=now)
     session.add(payment)
     record_event(session, merchant_id, "payment.created", payment_object(payment))
-    outbox.enqueue(session, "gateway.process_payment", [payment.id], "payments")
+    outbox.enqueue(session, jobs.PROCESS_PAYMENT, [payment.id])
     return payment
 
 

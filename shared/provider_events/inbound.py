@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import (
     InvalidRequest,
@@ -57,8 +57,6 @@ from shared.refunds.processing import apply_refund_result, lock_refund_and_payme
 
 log = logging.getLogger(__name__)
 
-PROCESS_TASK = "gateway.process_provider_event"
-PROCESS_QUEUE = "payments"
 
 
 # The providers that call us back (the sandbox does not).
@@ -101,7 +99,7 @@ def record_webhook(session: Session, provider_name: str, event: InboundEvent,
         .returning(ProviderEvent.id)).scalar_one_or_none()
     if inserted is None:
         return False
-    outbox.enqueue(session, PROCESS_TASK, [inserted], PROCESS_QUEUE)
+    outbox.enqueue(session, jobs.PROCESS_PROVIDER_EVENT, [inserted])
     return True
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import InvalidRequest
 from shared.events.service import record_event
@@ -40,7 +40,7 @@ def create_refund(session: Session, merchant_id: str, data: dict) -> Refund:
                     attempts=0, livemode=payment.livemode, created_at=now, updated_at=now)
     session.add(refund)
     record_event(session, merchant_id, "refund.created", refund_object(refund))
-    outbox.enqueue(session, "gateway.process_refund", [refund.id], "refunds")
+    outbox.enqueue(session, jobs.PROCESS_REFUND, [refund.id])
     return refund
 
 

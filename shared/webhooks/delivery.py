@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared import outbox
+from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.events.models import Event
@@ -39,8 +39,6 @@ from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
 log = logging.getLogger(__name__)
 
-DELIVER_TASK = "gateway.deliver_webhook"
-WEBHOOKS_QUEUE = "webhooks"
 # A pending attempt that nobody has finished this long after its message went out is
 # published again. Long enough that a normal queue wait does not double the queue.
 REPUBLISH_AFTER_S = 15
@@ -120,7 +118,7 @@ def start_attempt(session: Session, event_id: str, endpoint: WebhookEndpoint, at
                      next_retry_at=now + timedelta(seconds=REPUBLISH_AFTER_S),
                      created_at=now, updated_at=now)
     session.add(row)
-    outbox.enqueue(session, DELIVER_TASK, [row.id], WEBHOOKS_QUEUE)
+    outbox.enqueue(session, jobs.DELIVER_WEBHOOK, [row.id])
     return row
 
 
@@ -299,5 +297,5 @@ def dispatch_due(db) -> dict:
             .with_for_update(skip_locked=True)).all()
         for row in stalled:
             row.next_retry_at = now + timedelta(seconds=REPUBLISH_AFTER_S)
-            outbox.enqueue(session, DELIVER_TASK, [row.id], WEBHOOKS_QUEUE)
+            outbox.enqueue(session, jobs.DELIVER_WEBHOOK, [row.id])
     return {"retries": retries, "republished": len(stalled)}

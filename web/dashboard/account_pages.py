@@ -10,7 +10,7 @@ from shared.audit import service as audit_service
 from shared.errors import GatewayError
 from shared.users import service as users
 from shared.users.roles import USER_ROLES
-from web.dashboard import dashboard
+from web.dashboard.blueprint import dashboard
 from web.dashboard.listing import first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import config, current_principal, db, login_required, merchant_id
 from web.forms import filled, load

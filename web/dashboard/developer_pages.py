@@ -11,7 +11,7 @@ from shared.errors import GatewayError
 from shared.events.service import EVENT_TYPES
 from shared.merchants import credentials
 from shared.webhooks import service as webhook_service
-from web.dashboard import dashboard
+from web.dashboard.blueprint import dashboard
 from web.dashboard.listing import first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import (
     audit,

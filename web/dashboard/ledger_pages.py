@@ -17,7 +17,7 @@ from shared.ledger import balance as balance_service
 from shared.ledger import payouts as payout_service
 from shared.ledger.states import PAYOUT_STATUSES
 from shared.money import from_major_string
-from web.dashboard import dashboard
+from web.dashboard.blueprint import dashboard
 from web.dashboard.listing import first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import audit, db, livemode, login_required, merchant_id
 from web.forms import filled, load

@@ -15,7 +15,7 @@ from shared.payments import service as payment_service
 from shared.payments.states import PAYMENT_STATUSES, REFUND_STATUSES
 from shared.refunds import service as refund_service
 from web.charts import status_chart
-from web.dashboard import dashboard
+from web.dashboard.blueprint import dashboard
 from web.dashboard.listing import date_bound, first_page_url, list_args, next_page_url
 from web.dashboard.session_auth import (
     audit,

@@ -6,7 +6,7 @@ from flask import redirect, render_template, request, url_for
 from api.schemas.accounts import RegisterSchema
 from shared.errors import GatewayError
 from shared.users import service as users
-from web.dashboard import dashboard
+from web.dashboard.blueprint import dashboard
 from web.dashboard.session_auth import (
     config,
     current_principal,

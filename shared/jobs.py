@@ -1,0 +1,54 @@
+"""The catalogue of jobs: the contract between the services that enqueue work and the worker
+tasks that do it. Each job is its task name on the wire and the queue it runs on; services
+enqueue by job (``outbox.enqueue(session, jobs.PROCESS_PAYMENT, [payment.id])``), the broker's
+routes are derived from it, worker tasks register with it (``@gateway_task(jobs.X)``) and the
+beat schedule names it. ``tests/unit/test_jobs.py`` proves every job has a task and every task
+a job. Names never change: messages already queued under a name must still run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The queues a worker can consume (Procfile: the worker takes payments, refunds and
+# maintenance; the webhooks worker takes webhooks and notifications).
+PAYMENTS, REFUNDS, WEBHOOKS, MAINTENANCE, NOTIFICATIONS = (
+    "payments", "refunds", "webhooks", "maintenance", "notifications")
+QUEUES = (PAYMENTS, REFUNDS, WEBHOOKS, MAINTENANCE, NOTIFICATIONS)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str   # the Celery task name, as written in queued messages
+    queue: str
+
+    def __post_init__(self) -> None:
+        if self.queue not in QUEUES:
+            raise ValueError(f"job {self.name}: unknown queue {self.queue!r}")
+
+
+# Work that services enqueue through the outbox.
+PROCESS_PAYMENT = Job("gateway.process_payment", PAYMENTS)
+PROCESS_PROVIDER_EVENT = Job("gateway.process_provider_event", PAYMENTS)
+PROCESS_REFUND = Job("gateway.process_refund", REFUNDS)
+FAN_OUT_EVENT = Job("gateway.fan_out_event", WEBHOOKS)
+DELIVER_WEBHOOK = Job("gateway.deliver_webhook", WEBHOOKS)
+SEND_NOTIFICATION = Job("gateway.send_notification", NOTIFICATIONS)
+PROCESS_PAYOUT = Job("gateway.process_payout", MAINTENANCE)
+
+# Periodic work (beat schedule in worker/app.py).
+RELAY_OUTBOX = Job("gateway.relay_outbox", MAINTENANCE)
+SWEEP_STUCK_WORK = Job("gateway.sweep_stuck_work", MAINTENANCE)
+PURGE_IDEMPOTENCY_KEYS = Job("gateway.purge_idempotency_keys", MAINTENANCE)
+PURGE_PUBLISHED_OUTBOX = Job("gateway.purge_published_outbox", MAINTENANCE)
+RELEASE_AVAILABLE_BALANCE = Job("gateway.release_available_balance", MAINTENANCE)
+DAILY_PAYOUTS = Job("gateway.daily_payouts", MAINTENANCE)
+REFRESH_PAYMENT_SUMMARY = Job("gateway.refresh_payment_summary", MAINTENANCE)
+SWEEP_PENDING_PAYOUTS = Job("gateway.sweep_pending_payouts", MAINTENANCE)
+DISPATCH_DUE_WEBHOOKS = Job("gateway.dispatch_due_webhooks", WEBHOOKS)
+DISPATCH_DUE_NOTIFICATIONS = Job("gateway.dispatch_due_notifications", NOTIFICATIONS)
+PURGE_RISK_VELOCITY_HITS = Job("gateway.purge_risk_velocity_hits", MAINTENANCE)
+
+ALL: tuple[Job, ...] = tuple(value for value in globals().values() if isinstance(value, Job))
+BY_NAME: dict[str, Job] = {job.name: job for job in ALL}
+# Celery's task_routes: every job to its queue, also when sent without an explicit queue.
+ROUTES: dict[str, dict[str, str]] = {job.name: {"queue": job.queue} for job in ALL}
