@@ -5,8 +5,8 @@ also those inside functions (a deferred import hides a cycle, it does not remove
 packages ("rooms") are each top package's subpackages and modules: ``shared/<package>``,
 ``api/blueprints``, ``api/schemas``, ``web/dashboard``, ... (a module directly in a top package
 is a room of its own). The API's blueprints register the web pages and the pages reuse the
-API's request schemas: two rooms each way round, no circle. On failure the message shows one cycle, edge by
-edge, with the import lines that make it.
+API's request schemas: two rooms each way round, no circle. On failure the message shows
+one cycle, edge by edge, with the import lines that make it.
 """
 from __future__ import annotations
 
