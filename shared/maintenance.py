@@ -6,7 +6,8 @@
   checkout waiting on the customer, a lost provider webhook): ask again. The job is idempotent
   and, once the provider has the payment, only asks for its status.
 - A provider webhook stored but still ``received`` after ``STUCK_PENDING_AFTER_S``: apply it.
-- An event whose webhook fan-out has not run after ``STUCK_PENDING_AFTER_S``: run it.
+Events need no sweep: their delivery attempts are written in the event's own transaction,
+and ``dispatch_due_webhooks`` republishes any attempt whose message was lost.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from sqlalchemy import delete, select, update
 
 from shared import outbox
 from shared.db import utcnow
-from shared.events.models import Event
 from shared.outbox import OutboxMessage
 from shared.payments.inbound import PROCESS_QUEUE, PROCESS_TASK
 from shared.payments.models import Payment, ProviderEvent
@@ -63,15 +63,4 @@ def sweep_stuck_work(db, config) -> dict:
         for event_id in events:
             outbox.enqueue(session, PROCESS_TASK, [event_id], PROCESS_QUEUE)
         counts["provider_events"] = len(events)
-        # Events whose webhook fan-out never ran.
-        unfanned = list(session.scalars(
-            select(Event.id).where(Event.fan_out_pending_since < pending_cutoff)
-            .order_by(Event.fan_out_pending_since).limit(BATCH)
-            .with_for_update(skip_locked=True)))
-        if unfanned:
-            session.execute(update(Event).where(Event.id.in_(unfanned))
-                            .values(fan_out_pending_since=now))
-        for event_id in unfanned:
-            outbox.enqueue(session, "gateway.fan_out_event", [event_id], "webhooks")
-        counts["events"] = len(unfanned)
     return counts

@@ -8,6 +8,7 @@ import time
 from sqlalchemy import func, select
 
 from shared.payments.models import Payment, SandboxCharge
+from shared.webhooks.models import WebhookLog
 from tests.harness.processes import wait_for
 
 FAST_RECOVERY = {"STUCK_PENDING_AFTER_S": "1", "RECONCILE_AFTER_S": "2",
@@ -101,8 +102,12 @@ def test_events_whose_fan_out_was_lost_still_reach_the_receiver(
                                 json={"url": receiver.url, "events": ["payment.created"]})
     assert response.status_code == 201
     ids = create_many(live_client, merchant, 4)
-    # The fan-out jobs were queued for these events; Redis loses them all.
-    wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="fan-outs to be queued")
+    # No worker runs yet: the attempts were committed with the events all the same.
+    with db.transaction() as session:
+        logs = session.scalars(select(WebhookLog)).all()
+    assert len(logs) == 4 and {log.status for log in logs} == {"pending"}
+    # Their delivery jobs were queued; Redis loses them all.
+    wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="deliveries to be queued")
     flush_redis.flushall()
     start_worker(queues="payments,maintenance", **FAST_RECOVERY)
     start_worker(queues="webhooks", pool="threads", concurrency=4, **FAST_RECOVERY)
