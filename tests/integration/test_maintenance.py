@@ -117,3 +117,35 @@ def test_events_have_their_delivery_attempts_without_any_task(client, merchant, 
         (event.id, endpoint["id"], 1, "pending")]
     assert ("gateway.deliver_webhook", [logs[0].id], "webhooks") in published
     assert "events" not in sweep_stuck_work(db, config)
+
+
+def test_sweeper_backs_off_per_item(client, merchant, db, config):
+    from shared.maintenance_backoff import SweepBackoff, backoff_delay_s
+    pid = client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
+
+    def stuck_again():
+        with db.transaction() as session:
+            session.execute(update(Payment).where(Payment.id == pid)
+                            .values(updated_at=utcnow() - timedelta(hours=1)))
+
+    def backoff():
+        with db.transaction() as session:
+            row = session.get(SweepBackoff, pid)
+            return row.sweeps, (row.next_sweep_at - utcnow()).total_seconds()
+
+    base = config.stuck_pending_after_s
+    stuck_again()
+    assert sweep_stuck_work(db, config)["payments"] == 1
+    sweeps, wait = backoff()
+    assert sweeps == 1 and base - 5 < wait <= base
+    stuck_again()  # still not moving: not asked again before its own time comes
+    assert sweep_stuck_work(db, config)["payments"] == 0
+    with db.transaction() as session:
+        session.get(SweepBackoff, pid).next_sweep_at = utcnow() - timedelta(seconds=1)
+    assert sweep_stuck_work(db, config)["payments"] == 1
+    sweeps, wait = backoff()
+    assert sweeps == 2 and 2 * base - 5 < wait <= 2 * base
+    assert [backoff_delay_s(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
+    assert backoff_delay_s(10, 50) == 600  # capped
