@@ -5,6 +5,8 @@ Phases (``python -m bench.run --phases 1,2,3,4,5,6 --runs 3``):
 2. Worker throughput draining a 10,000-payment backlog, against a no-op task.
 3. End to end: POST -> signed payment.completed at a local receiver, at a steady rate.
 4. Webhook fan-out to slow receivers, then with one endpoint that never answers.
+   4i (only when asked: ``--phases 4i``): another merchant's delivery latency while one merchant
+   has 16 endpoints that never answer, paired with and without the per-merchant cap.
 5. List and queue-status latency at 10,000 and 1,000,000 rows.
 6. Ledger: balance, balance transactions and reports at 10,000 and 1,000,000 payments
    (bench/ledger_bench.py).
@@ -305,7 +307,7 @@ def render_markdown(report: dict) -> str:
                   f"| {w['worker']} | {w['payments_per_s']} | {w['noop_per_s']} | "
                   f"{w['ratio']} |", "", "Target: ratio >= 0.5. One run; the payments drain "
                   f"is capped at {WORKER_CAP_S} s (rate over what was processed by then).", ""]
-    for key in ("3", "4"):
+    for key in ("3", "4", "4i"):
         if key in p:
             lines += [f"## {key}. {p[key].get('title', '')}", "", "```",
                       json.dumps({k: v for k, v in p[key].items() if k != 'title'}, indent=1),
@@ -363,7 +365,7 @@ def main(argv=None) -> int:
             attempt("1-ratelimit", lambda: ratelimit_cost.measure(stack, args.runs, 5, 32))
         if "2" in phases:
             attempt("2", lambda: phase_worker(stack, args.runs))
-        if "3" in phases or "4" in phases:
+        if "3" in phases or "4" in phases or "4i" in phases:
             from bench import webhooks_phases
             missing = webhooks_phases.missing()
             if missing:
@@ -373,6 +375,8 @@ def main(argv=None) -> int:
                     attempt("3", lambda: webhooks_phases.phase_end_to_end(stack))
                 if "4" in phases:
                     attempt("4", lambda: webhooks_phases.phase_fan_out(stack))
+                if "4i" in phases:
+                    attempt("4i", lambda: webhooks_phases.phase_isolation(stack))
         if "5" in phases:
             attempt("5", lambda: phase_scale(stack, args.runs, args.big))
         if "6" in phases:

@@ -202,3 +202,68 @@ def phase_fan_out(stack: Stack, endpoints: int = 20, events_per_endpoint: int = 
             "deliveries_per_s": plain["per_s"], "with_dead_endpoint_per_s": dead["per_s"],
             "drop_pct": round(drop * 100, 1) if drop is not None else None,
             "runs": {"plain": plain, "with_dead": dead}}
+
+
+# -- phase 4i: one merchant's hanging endpoints vs another merchant --------------------------
+def _isolation_run(stack: Stack, web, merchant_cap: int, seconds: float = 20) -> dict:
+    from shared.broker import make_celery, make_publisher
+    from shared.config import Config
+    from shared.db import Database
+    from shared.events.service import record_event
+    from shared.merchants.credentials import create_merchant
+    from shared.outbox import OutboxRelay
+    stack.redis_client().flushdb()
+    _disable_endpoints(stack)
+    receiver = stack.track(ReceiverProcess(delay_ms=100, hang_prefix="/dead").start())
+    with stack.db.transaction() as session:
+        (hung, hung_key), (calm, calm_key) = [
+            (m.id, k.api_key) for m, k in (create_merchant(session, f"iso-{name}-{merchant_cap}")
+                                           for name in ("hung", "calm"))]
+    for i in range(16):
+        _create_endpoint(stack, web, receiver.url(f"/dead/{i}"), ["refund.created"], hung_key)
+    _create_endpoint(stack, web, receiver.url("/slow/calm"), ["refund.created"], calm_key)
+    env = {"WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT": str(merchant_cap)}
+    workers = [stack.worker("webhooks", WEBHOOK_THREADS, pool="threads", env=env)
+               for _ in range(WEBHOOK_WORKERS)]
+    beat = stack.beat()
+    db = Database(stack.pg.url, pool_size=2, max_overflow=0)
+    db.outbox_relay = OutboxRelay(db, make_publisher(make_celery(Config.from_env(stack.env))))
+    with db.transaction() as session:  # 16 x 20 deliveries that never answer
+        for i in range(20):
+            record_event(session, hung, "refund.created", {"id": f"rfnd_hung{i:04d}"})
+    sent: dict[str, float] = {}
+    t_end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < t_end:
+        with db.transaction() as session:
+            event = record_event(session, calm, "refund.created", {"id": f"rfnd_calm{i:04d}"})
+        sent[event.id] = time.monotonic()  # the receiver stamps with the same clock
+        i += 1
+        time.sleep(0.1)
+    arrivals: dict[str, float] = {}
+    deadline = time.monotonic() + 15
+    while len(arrivals) < len(sent) and time.monotonic() < deadline:
+        for rec in receiver.poll():
+            if rec["path"] == "/slow/calm":
+                arrivals.setdefault(rec["id"], rec["at"])
+        time.sleep(0.25)
+    db.dispose()
+    for proc in [*workers, beat, receiver]:
+        proc.kill()
+    latencies = [arrivals[e] - sent[e] for e in sent if e in arrivals]
+    return {"merchant_cap": merchant_cap, "sent": len(sent), "delivered": len(latencies),
+            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99)}
+
+
+def phase_isolation(stack: Stack) -> dict:
+    web = stack.gunicorn("api.wsgi:app", "web-isolation")
+    try:
+        runs = [_isolation_run(stack, web, cap) for cap in (0, 16, 0, 16)]
+    finally:
+        web.kill()
+        _disable_endpoints(stack)
+    return {"title": "Another merchant's deliveries while one merchant has 16 hanging endpoints",
+            "setup": f"16 x 20 hanging deliveries queued first, then 10 events/s for 20 s to "
+                     f"the other merchant's 100 ms endpoint; {WEBHOOK_WORKERS} webhooks "
+                     f"workers -P threads -c {WEBHOOK_THREADS}; paired: merchant cap 0 "
+                     "(none) / 16", "runs": runs}

@@ -140,6 +140,9 @@ class Config:
     webhook_retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
     webhook_timeout_s: int = 10
     webhook_max_in_flight_per_endpoint: int = 4
+    # All of one merchant's endpoints together (0: no cap); below the webhooks worker's threads
+    # so one merchant's hanging endpoints leave threads for the others.
+    webhook_max_in_flight_per_merchant: int = 16
     webhook_rotation_overlap_s: int = 24 * 3600
     sandbox_latency_ms: int = 0
     provider_timeout_s: int = 15
@@ -221,6 +224,8 @@ class Config:
             webhook_retry_schedule=_schedule(env.get("WEBHOOK_RETRY_SCHEDULE")),
             webhook_timeout_s=_int(env, "WEBHOOK_TIMEOUT_S", 10),
             webhook_max_in_flight_per_endpoint=_int(env, "WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT", 4),
+            webhook_max_in_flight_per_merchant=_int(env, "WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT",
+                                                    16),
             webhook_rotation_overlap_s=_int(env, "WEBHOOK_ROTATION_OVERLAP_S", 24 * 3600),
             sandbox_latency_ms=_int(env, "SANDBOX_LATENCY_MS", 0),
             provider_timeout_s=_int(env, "PROVIDER_TIMEOUT_S", 15),

@@ -30,7 +30,6 @@ class Job:
 PROCESS_PAYMENT = Job("gateway.process_payment", PAYMENTS)
 PROCESS_PROVIDER_EVENT = Job("gateway.process_provider_event", PAYMENTS)
 PROCESS_REFUND = Job("gateway.process_refund", REFUNDS)
-FAN_OUT_EVENT = Job("gateway.fan_out_event", WEBHOOKS)
 DELIVER_WEBHOOK = Job("gateway.deliver_webhook", WEBHOOKS)
 SEND_NOTIFICATION = Job("gateway.send_notification", NOTIFICATIONS)
 PROCESS_PAYOUT = Job("gateway.process_payout", MAINTENANCE)

@@ -5,18 +5,22 @@
 - One stuck in ``processing`` past ``RECONCILE_AFTER_S`` (provider timeouts exhausted, a
   checkout waiting on the customer, a lost provider webhook): ask again. The job is idempotent
   and, once the provider has the payment, only asks for its status.
+- Each of those backs off on its own (``SweepBackoff``): re-queued again only after
+  ``STUCK_PENDING_AFTER_S``, then twice that, and so on up to ``BACKOFF_CAP_S``, so a backlog
+  the workers are still draining after an outage is not queued again on every pass.
 - A provider webhook stored but still ``received`` after ``STUCK_PENDING_AFTER_S``: apply it.
-- An event whose webhook fan-out has not run after ``STUCK_PENDING_AFTER_S``: run it.
+Events need no sweep: their delivery attempts are written in the event's own transaction,
+and ``dispatch_due_webhooks`` republishes any attempt whose message was lost.
 """
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 
 from shared import jobs, outbox
 from shared.db import utcnow
-from shared.events.models import Event
+from shared.maintenance_backoff import BACKOFF_FORGET_S, SweepBackoff, back_off
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
 from shared.payments.states import ProviderEventStatus
@@ -24,8 +28,6 @@ from shared.provider_events.models import ProviderEvent
 from shared.refunds.models import Refund
 
 BATCH = 500
-
-
 def purge_published_outbox(db, keep_s: int) -> int:
     """Published outbox rows are history once their job ran; keep a window for debugging."""
     cutoff = utcnow() - timedelta(seconds=keep_s)
@@ -47,11 +49,14 @@ def sweep_stuck_work(db, config) -> dict:
                 ((model.status == "pending") & (model.updated_at < pending_cutoff))
                 | ((model.status == "processing") & (model.updated_at < processing_cutoff)),
                 model.review_reason.is_(None),   # flagged for an operator: asking won't help
+                ~exists().where(SweepBackoff.object_id == model.id,
+                                SweepBackoff.next_sweep_at > now),
             ).order_by(model.updated_at).limit(BATCH).with_for_update(skip_locked=True)
             ids = list(session.scalars(stuck))
             if ids:
                 # Touch them so the next sweep waits a full interval before asking again.
                 session.execute(update(model).where(model.id.in_(ids)).values(updated_at=now))
+                back_off(session, ids, config.stuck_pending_after_s, now)
             for object_id in ids:
                 outbox.enqueue(session, job, [object_id])
             counts[model.__tablename__] = len(ids)
@@ -63,15 +68,6 @@ def sweep_stuck_work(db, config) -> dict:
         for event_id in events:
             outbox.enqueue(session, jobs.PROCESS_PROVIDER_EVENT, [event_id])
         counts["provider_events"] = len(events)
-        # Events whose webhook fan-out never ran.
-        unfanned = list(session.scalars(
-            select(Event.id).where(Event.fan_out_pending_since < pending_cutoff)
-            .order_by(Event.fan_out_pending_since).limit(BATCH)
-            .with_for_update(skip_locked=True)))
-        if unfanned:
-            session.execute(update(Event).where(Event.id.in_(unfanned))
-                            .values(fan_out_pending_since=now))
-        for event_id in unfanned:
-            outbox.enqueue(session, jobs.FAN_OUT_EVENT, [event_id])
-        counts["events"] = len(unfanned)
+        session.execute(delete(SweepBackoff).where(
+            SweepBackoff.next_sweep_at < now - timedelta(seconds=BACKOFF_FORGET_S)))
     return counts

@@ -17,6 +17,7 @@ from shared.ledger.models import (
     RollupState,
     SandboxBankTransfer,
 )
+from shared.maintenance_backoff import SweepBackoff
 from shared.merchants.models import ApiKey, Merchant
 from shared.notifications.models import Notification, NotificationSettings
 from shared.orders.models import Order
@@ -37,5 +38,5 @@ __all__ = [
     "RefreshToken", "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit",
     "Notification", "NotificationSettings", "BalanceTransaction", "DailyTotal", "FeeSchedule",
     "JournalEntry", "JournalLine", "LedgerAccount", "PaymentDailySummary", "PaymentSummaryDay",
-    "Payout", "RollupState", "SandboxBankTransfer",
+    "Payout", "RollupState", "SandboxBankTransfer", "SweepBackoff",
 ]

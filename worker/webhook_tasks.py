@@ -1,4 +1,5 @@
 """Webhook tasks, all on the ``webhooks`` queue: thin wrappers over shared.webhooks.delivery.
+There is no fan-out task: attempt 1 of each delivery is written with its event.
 Run them on their own worker with an I/O pool so slow endpoints never hold up payments:
 ``celery -A worker.app worker -Q webhooks -P threads -c 32``."""
 from __future__ import annotations
@@ -12,13 +13,6 @@ from worker.app import gateway_task
 # Outcomes that are a real HTTP attempt (busy/skipped sent nothing).
 _ATTEMPT_OUTCOMES = {DeliveryStatus.SUCCEEDED, DeliveryStatus.RETRYING, DeliveryStatus.FAILED,
                      DeliveryStatus.DEAD}
-
-
-@gateway_task(jobs.FAN_OUT_EVENT)
-def fan_out_event(self, event_id: str) -> int:
-    created = delivery.fan_out_event(self.runtime.db, event_id)
-    TASK_OUTCOMES.labels("fan_out_event", "ok").inc()
-    return created
 
 
 @gateway_task(jobs.DELIVER_WEBHOOK)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, false, text
+from sqlalchemy import Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -15,10 +15,6 @@ class Event(Base):
         Index(None, "merchant_id", "livemode", "id"),
         Index(None, "merchant_id", "type", "id"),
         Index(None, "object_id"),
-        # The sweeper's view: events whose fan-out has not run yet (normally a handful).
-        Index("ix_events_fan_out_pending", "fan_out_pending_since",
-              postgresql_where=text("fan_out_pending_since IS NOT NULL"),
-              sqlite_where=text("fan_out_pending_since IS NOT NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -29,7 +25,3 @@ class Event(Base):
     object_id: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set when the event is written; cleared by webhook fan-out in the transaction that creates
-    # the delivery attempts. The sweeper re-runs fan-outs pending too long, and moves this
-    # forward each time so it asks once per interval, not on every sweep.
-    fan_out_pending_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,15 +1,17 @@
-"""Events: one per state change, written in the same transaction as the change. Each event is
-handed to webhook fan-out through the outbox, so delivery starts right after the commit."""
+"""Events: one per state change, written in the same transaction as the change, together
+with attempt 1 of its delivery to every subscribed endpoint (``webhook_logs`` rows and their
+``deliver_webhook`` outbox rows), so delivery starts right after the commit and an event that
+commits always has its deliveries."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared import jobs, outbox
 from shared.db import utcnow
 from shared.events.models import Event
 from shared.ids import new_id
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
+from shared.webhooks import delivery
 
 EVENT_TYPES = (
     "payment.created", "payment.processing", "payment.completed", "payment.failed",
@@ -23,10 +25,9 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
     now = utcnow()
     event = Event(id=new_id("event"), merchant_id=merchant_id, type=event_type,
                   object_id=obj["id"], data={"object": obj}, created_at=now,
-                  livemode=bool(obj.get("livemode")),
-                  fan_out_pending_since=now)
+                  livemode=bool(obj.get("livemode")))
     session.add(event)
-    outbox.enqueue(session, jobs.FAN_OUT_EVENT, [event.id])
+    delivery.start_deliveries(session, event)
     return event
 
 

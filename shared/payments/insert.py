@@ -1,5 +1,7 @@
 """A new payment in one round trip (PostgreSQL): the payment row, its ``payment.created``
-event, the two outbox rows (process the payment, fan the event out) and, with an
+event, attempt 1 of that event's delivery to each subscribed webhook endpoint (INSERT ...
+SELECT from webhook_endpoints), the outbox rows (process the payment, send each attempt)
+and, with an
 Idempotency-Key, the stored answer, all written by ONE statement of data-modifying CTEs run
 in autocommit. A single statement is atomic on its own, so no BEGIN/COMMIT round trips are
 needed and the rows commit (or not) together: nothing lost, nothing doubled.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import text
@@ -34,9 +36,10 @@ from shared.merchants.livemode import choose_provider
 from shared.payments.states import PaymentStatus
 from shared.providers.registry import get_provider
 from shared.representation import payment_object
+from shared.webhooks import delivery
+from shared.webhooks.service import MAX_ENDPOINTS_PER_MERCHANT
 
 PROCESS_TASK, PROCESS_QUEUE = jobs.PROCESS_PAYMENT.name, jobs.PROCESS_PAYMENT.queue
-FAN_OUT_TASK, FAN_OUT_QUEUE = jobs.FAN_OUT_EVENT.name, jobs.FAN_OUT_EVENT.queue
 
 _KEY_CTE = """
 k AS (
@@ -59,11 +62,24 @@ p AS (
   RETURNING id
 ),
 e AS (
-  INSERT INTO events (id, merchant_id, type, object_id, data, livemode, created_at,
-                      fan_out_pending_since)
+  INSERT INTO events (id, merchant_id, type, object_id, data, livemode, created_at)
   SELECT :event_id, :merchant_id, 'payment.created', p.id, CAST(:event_data AS jsonb),
-         :livemode, :now, :now
+         :livemode, :now
   FROM p
+  RETURNING id
+),
+l AS (
+  -- Attempt 1 of the event's delivery to each subscribed, enabled endpoint in the payment's
+  -- mode (shared.webhooks.delivery); read here, so no list can be stale. At most 16 rows
+  -- (MAX_ENDPOINTS_PER_MERCHANT), each taking one of the ids passed in.
+  INSERT INTO webhook_logs (id, merchant_id, event_id, endpoint_id, attempt, status,
+                            next_retry_at, created_at, updated_at)
+  SELECT (CAST(:log_ids AS text[]))[w.n], :merchant_id, e.id, w.id, 1, 'pending',
+         :republish_at, :now, :now
+  FROM e, (SELECT id, row_number() OVER (ORDER BY id) AS n FROM webhook_endpoints
+           WHERE merchant_id = :merchant_id AND livemode = :livemode AND status = 'enabled'
+             AND (events @> CAST('["*"]' AS jsonb)
+                  OR events @> CAST('["payment.created"]' AS jsonb))) AS w
   RETURNING id
 ),
 a AS (
@@ -79,9 +95,9 @@ a AS (
 ),
 o AS (
   INSERT INTO outbox (task, args, queue, created_at, publish_attempts)
-  SELECT t.task, CAST(t.args AS jsonb), t.queue, :now, 0
-  FROM p, (VALUES (:process_task, :process_args, :process_queue),
-                  (:fan_out_task, :fan_out_args, :fan_out_queue)) AS t(task, args, queue)
+  SELECT :process_task, CAST(:process_args AS jsonb), :process_queue, :now, 0 FROM p
+  UNION ALL
+  SELECT :deliver_task, jsonb_build_array(l.id), :webhooks_queue, :now, 0 FROM l
   RETURNING id, task, args, queue
 )
 SELECT id, task, args, queue FROM o"""
@@ -145,9 +161,11 @@ def insert_payment(db, config: Config, merchant_id: str, data: dict,
         "metadata": json.dumps(data.get("metadata") or {}),
         "event_data": '{"object":' + body + "}", "now": now,
         "process_task": PROCESS_TASK, "process_args": json.dumps([payment_id]),
-        "process_queue": PROCESS_QUEUE,
-        "fan_out_task": FAN_OUT_TASK, "fan_out_args": json.dumps([event_id]),
-        "fan_out_queue": FAN_OUT_QUEUE, "livemode": livemode, "audited": audit is not None,
+        "process_queue": PROCESS_QUEUE, "deliver_task": delivery.DELIVER_TASK,
+        "webhooks_queue": delivery.WEBHOOKS_QUEUE,
+        "log_ids": [new_id("webhook_log") for _ in range(MAX_ENDPOINTS_PER_MERCHANT)],
+        "republish_at": now + timedelta(seconds=delivery.REPUBLISH_AFTER_S),
+        "livemode": livemode, "audited": audit is not None,
     }
     row = audit_values(actor=audit.actor, action=audit.action, object_id=payment_id,
                        merchant_id=audit.merchant_id) if audit is not None else {}

@@ -3,7 +3,9 @@ deliveries", promise 4).
 
 Every attempt is a ``webhook_logs`` row and the schedule lives in those rows, never only in
 the broker:
-- fan-out writes attempt 1 as ``pending`` and publishes ``deliver_webhook`` through the outbox;
+- attempt 1 is written as ``pending`` in the transaction that records the event
+  (``start_deliveries``) and ``deliver_webhook`` is published through the outbox right after
+  that commit;
 - ``deliver`` claims a pending attempt (a lease in ``claimed_until``, compare-and-set under the
   row lock, so duplicate messages send it once), sends it outside any transaction, then records
   the answer: ``succeeded``, ``retrying`` with ``next_retry_at``, or ``dead`` after the last one;
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +35,7 @@ from shared.events.models import Event
 from shared.ids import new_id
 from shared.notifications import triggers as notification_triggers
 from shared.representation import event_object
-from shared.webhooks import http_sender, signer
+from shared.webhooks import http_sender, signer, subscriptions
 from shared.webhooks.models import WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
 from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
@@ -48,15 +50,13 @@ LEASE_MARGIN_S = 15
 # dispatcher offers it again. Nothing holds a worker while it waits.
 BUSY_RECHECK_S = 1
 DISPATCH_BATCH = 500
+# pg_advisory_xact_lock(key1, key2) namespace of the per-merchant in-flight count.
+MERCHANT_LOCK_SPACE = 9009
 COUNTER_SLOTS = 8
 JITTER = 0.1
 # A receiver's Retry-After is honoured up to the longest step of the schedule, or an hour if
 # the schedule is shorter than that, so a "Retry-After: 1 year" cannot park a delivery.
 RETRY_AFTER_FLOOR_CAP_S = 3600
-
-
-def subscribes(event_filter: list, event_type: str) -> bool:
-    return "*" in event_filter or event_type in event_filter
 
 
 def live_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -111,9 +111,14 @@ def mark_dead(session: Session, attempt: WebhookLog, error: str | None) -> None:
 def start_attempt(session: Session, event_id: str, endpoint: WebhookEndpoint, attempt: int,
                   now: datetime | None = None) -> WebhookLog:
     """A new pending attempt, published to the webhooks queue once the transaction commits."""
+    return new_attempt(session, event_id, endpoint.merchant_id, endpoint.id, attempt, now)
+
+
+def new_attempt(session: Session, event_id: str, merchant_id: str, endpoint_id: str,
+                attempt: int, now: datetime | None = None) -> WebhookLog:
     now = now or utcnow()
-    row = WebhookLog(id=new_id("webhook_log"), merchant_id=endpoint.merchant_id,
-                     event_id=event_id, endpoint_id=endpoint.id, attempt=attempt,
+    row = WebhookLog(id=new_id("webhook_log"), merchant_id=merchant_id,
+                     event_id=event_id, endpoint_id=endpoint_id, attempt=attempt,
                      status=DeliveryStatus.PENDING,
                      next_retry_at=now + timedelta(seconds=REPUBLISH_AFTER_S),
                      created_at=now, updated_at=now)
@@ -122,33 +127,15 @@ def start_attempt(session: Session, event_id: str, endpoint: WebhookEndpoint, at
     return row
 
 
-def fan_out_event(db, event_id: str) -> int:
-    """Attempt 1 of ``event_id`` for every enabled endpoint of its merchant that subscribes to
-    its type. Safe to run twice: the event row is locked and endpoints already holding an
-    attempt are skipped."""
-    with db.transaction() as session:
-        event = session.get(Event, event_id, with_for_update=True)
-        if event is None:
-            return 0
-        # Done, in the same transaction as the attempts: the sweeper re-runs fan-outs that
-        # never got here (a lost message, a task that failed while the database was down).
-        event.fan_out_pending_since = None
-        # Pings go only to the endpoint being tested (see service.send_test_event).
-        if event.type == "ping":
-            return 0
-        already = set(session.scalars(select(WebhookLog.endpoint_id)
-                                      .where(WebhookLog.event_id == event.id)))
-        endpoints = session.scalars(select(WebhookEndpoint).where(
-            WebhookEndpoint.merchant_id == event.merchant_id,
-            WebhookEndpoint.livemode == event.livemode,
-            WebhookEndpoint.status == EndpointStatus.ENABLED).order_by(WebhookEndpoint.id)).all()
-        now = utcnow()
-        created = 0
-        for endpoint in endpoints:
-            if endpoint.id not in already and subscribes(endpoint.events or [], event.type):
-                start_attempt(session, event.id, endpoint, 1, now)
-                created += 1
-        return created
+def start_deliveries(session: Session, event: Event) -> int:
+    """Attempt 1 of ``event`` for every endpoint subscribed to it, in the event's own
+    transaction: an event that commits has its deliveries, and no task has to run first."""
+    now = event.created_at or utcnow()
+    endpoint_ids = subscriptions.endpoints_for(session, event.merchant_id, event.livemode,
+                                               event.type)
+    for endpoint_id in endpoint_ids:
+        new_attempt(session, event.id, event.merchant_id, endpoint_id, 1, now)
+    return len(endpoint_ids)
 
 
 def retry_now(session: Session, attempt: WebhookLog) -> WebhookLog:
@@ -216,7 +203,8 @@ def _claim(db, config, log_id: str) -> Claim | str:
         in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
             WebhookLog.status == DeliveryStatus.PENDING, WebhookLog.endpoint_id == endpoint.id,
             WebhookLog.claimed_until > now))
-        if in_flight >= config.webhook_max_in_flight_per_endpoint:
+        if in_flight >= config.webhook_max_in_flight_per_endpoint or \
+                _merchant_busy(session, config, row.merchant_id, now):
             row.next_retry_at = now + timedelta(seconds=BUSY_RECHECK_S)
             return "busy"
         lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
@@ -227,6 +215,23 @@ def _claim(db, config, log_id: str) -> Claim | str:
         headers = signer.sign(live_secrets(endpoint, now), event.id, int(time.time()), body)
         return Claim(log_id=row.id, lease=lease, url=endpoint.url, body=body,
                      headers=headers, retried=event.type != "ping")
+
+
+def _merchant_busy(session: Session, config, merchant_id: str, now: datetime) -> bool:
+    """At the merchant's cap of requests in flight (all its endpoints together), so one
+    merchant's slow endpoints cannot hold every delivery thread. On PostgreSQL a transaction
+    lock per merchant serialises the count with the claim, like the endpoint row lock does
+    per endpoint (SQLite serialises writers anyway)."""
+    cap = config.webhook_max_in_flight_per_merchant
+    if cap <= 0:
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:merchant))"),
+                        {"space": MERCHANT_LOCK_SPACE, "merchant": merchant_id})
+    in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
+        WebhookLog.merchant_id == merchant_id, WebhookLog.status == "pending",
+        WebhookLog.claimed_until > now))
+    return in_flight >= cap
 
 
 def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:

@@ -15,7 +15,7 @@ from shared.ids import new_id
 from shared.merchants.livemode import in_mode
 from shared.merchants.models import Merchant
 from shared.pagination import Page, keyset_page
-from shared.webhooks import delivery, signer
+from shared.webhooks import delivery, signer, subscriptions
 from shared.webhooks.models import WebhookEndpoint, WebhookLog
 from shared.webhooks.representation import webhook_endpoint_object
 from shared.webhooks.states import EndpointStatus
@@ -56,6 +56,7 @@ def create_endpoint(session: Session, config: Config, merchant_id: str,
         livemode=bool(data.get("livemode")), created_at=now, updated_at=now)
     session.add(endpoint)
     session.flush()
+    subscriptions.invalidate(merchant_id)
     return endpoint
 
 
@@ -92,6 +93,7 @@ def update_endpoint(session: Session, config: Config, merchant_id: str, endpoint
         endpoint.disabled_reason = "Disabled by the merchant." \
             if data["status"] == EndpointStatus.DISABLED else None
     endpoint.updated_at = utcnow()
+    subscriptions.invalidate(merchant_id)
     return endpoint
 
 
@@ -104,6 +106,7 @@ def delete_endpoint(session: Session, merchant_id: str, endpoint_id: str) -> dic
     endpoint.previous_secret = None
     endpoint.previous_secret_expires_at = None
     endpoint.updated_at = utcnow()
+    subscriptions.invalidate(merchant_id)
     return {"id": endpoint.id, "object": "webhook_endpoint", "deleted": True}
 
 

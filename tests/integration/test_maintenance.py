@@ -96,19 +96,53 @@ def test_a_checkout_the_customer_never_finished_expires(client, merchant, db, co
     assert (payment.failure_code, payment.next_action) == ("checkout_expired", None)
 
 
-def test_sweeper_redoes_event_fan_outs_that_never_ran(client, merchant, db, config):
+def test_events_have_their_delivery_attempts_without_any_task(client, merchant, db, config,
+                                                              published):
+    """What the sweeper used to redo (a lost fan-out) cannot happen: attempt 1 of each
+    delivery commits with its event, and the only job is sending it."""
     from shared.events.models import Event
-    from shared.webhooks.delivery import fan_out_event
-    create_payment(client, merchant["headers"])
+    from shared.webhooks.models import WebhookLog
+    endpoint = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
+        "url": "http://localhost:9/hook", "events": ["payment.created"]}).get_json()
+    client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}})
     with db.transaction() as session:
         event = session.scalars(select(Event)).one()
-        assert event.fan_out_pending_since is not None
-        event.fan_out_pending_since = utcnow() - timedelta(hours=1)
-    before = len(jobs(db, "gateway.fan_out_event"))
-    assert sweep_stuck_work(db, config)["events"] == 1
-    assert jobs(db, "gateway.fan_out_event")[before:] == [[event.id]]
-    # Asked once per interval, not on every sweep.
-    assert sweep_stuck_work(db, config)["events"] == 0
-    fan_out_event(db, event.id)
+        logs = session.scalars(select(WebhookLog)).all()
+    assert [(log.event_id, log.endpoint_id, log.attempt, log.status) for log in logs] == [
+        (event.id, endpoint["id"], 1, "pending")]
+    assert ("gateway.deliver_webhook", [logs[0].id], "webhooks") in published
+    assert "events" not in sweep_stuck_work(db, config)
+
+
+def test_sweeper_backs_off_per_item(client, merchant, db, config):
+    from shared.maintenance_backoff import SweepBackoff, backoff_delay_s
+    pid = client.post("/api/v1/payments", headers=merchant["headers"], json={
+        "amount": 100, "currency": "INR",
+        "payment_method": {"type": "card", "token": "tok_success"}}).get_json()["id"]
+
+    def stuck_again():
+        with db.transaction() as session:
+            session.execute(update(Payment).where(Payment.id == pid)
+                            .values(updated_at=utcnow() - timedelta(hours=1)))
+
+    def backoff():
+        with db.transaction() as session:
+            row = session.get(SweepBackoff, pid)
+            return row.sweeps, (row.next_sweep_at - utcnow()).total_seconds()
+
+    base = config.stuck_pending_after_s
+    stuck_again()
+    assert sweep_stuck_work(db, config)["payments"] == 1
+    sweeps, wait = backoff()
+    assert sweeps == 1 and base - 5 < wait <= base
+    stuck_again()  # still not moving: not asked again before its own time comes
+    assert sweep_stuck_work(db, config)["payments"] == 0
     with db.transaction() as session:
-        assert session.get(Event, event.id).fan_out_pending_since is None
+        session.get(SweepBackoff, pid).next_sweep_at = utcnow() - timedelta(seconds=1)
+    assert sweep_stuck_work(db, config)["payments"] == 1
+    sweeps, wait = backoff()
+    assert sweeps == 2 and 2 * base - 5 < wait <= 2 * base
+    assert [backoff_delay_s(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
+    assert backoff_delay_s(10, 50) == 600  # capped

@@ -33,15 +33,36 @@ def test_answer_event_and_stored_answer_are_the_same_json(client, merchant, db, 
             IdempotencyKey.key == "same-json")).one()
         outbox = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert event.type == "payment.created" and event.data == {"object": answer}
-    assert event.fan_out_pending_since is not None
     assert key.status == "done" and key.response_status == 201
     assert json.loads(key.response_body) == answer
-    assert [(m.task, m.args) for m in outbox] == [
-        ("gateway.process_payment", [answer["id"]]), ("gateway.fan_out_event", [event.id])]
+    assert [(m.task, m.args) for m in outbox] == [("gateway.process_payment", [answer["id"]])]
     # Handed to the relay once committed (the test app publishes synchronously).
-    assert sorted(published) == sorted([
-        ("gateway.process_payment", [answer["id"]], "payments"),
-        ("gateway.fan_out_event", [event.id], "webhooks")])
+    assert published == [("gateway.process_payment", [answer["id"]], "payments")]
+
+
+def test_the_same_statement_writes_attempt_1_for_each_subscribed_endpoint(
+        client, merchant, db, published):
+    from shared.webhooks.models import WebhookLog
+    h = merchant["headers"]
+    wanted = [client.post("/api/v1/webhook_endpoints", headers=h, json={
+        "url": f"http://localhost:9/{i}", "events": events}).get_json()["id"]
+        for i, events in enumerate([["*"], ["payment.created"]])]
+    client.post("/api/v1/webhook_endpoints", headers=h, json={
+        "url": "http://localhost:9/other", "events": ["refund.created"]})
+    answer = client.post("/api/v1/payments", json=BODY, headers=h).get_json()
+    with db.transaction() as session:
+        event = session.scalars(select(Event).where(Event.object_id == answer["id"])).one()
+        logs = session.scalars(select(WebhookLog).order_by(WebhookLog.endpoint_id)).all()
+        outbox = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(log.event_id, log.endpoint_id, log.attempt, log.status) for log in logs] == [
+        (event.id, endpoint_id, 1, "pending") for endpoint_id in sorted(wanted)]
+    assert all(log.next_retry_at > log.created_at for log in logs)  # republished if lost
+    assert sorted((m.task, tuple(m.args)) for m in outbox) == sorted(
+        [("gateway.process_payment", (answer["id"],))]
+        + [("gateway.deliver_webhook", (log.id,)) for log in logs])
+    assert sorted(published) == sorted(
+        [("gateway.process_payment", [answer["id"]], "payments")]
+        + [("gateway.deliver_webhook", [log.id], "webhooks") for log in logs])
 
 
 def test_an_existing_key_writes_nothing_new_and_replays(client, merchant, db):
@@ -52,7 +73,7 @@ def test_an_existing_key_writes_nothing_new_and_replays(client, merchant, db):
     assert second.get_json() == first.get_json()
     with db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Payment)) == 1
-        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
 def test_batched_messages_match_what_celery_sends(config, flush_redis):
@@ -62,7 +83,7 @@ def test_batched_messages_match_what_celery_sends(config, flush_redis):
     publish_many = make_batch_publisher(config)
     assert publish_many is not None
     publish_many([("gateway.process_payment", ["pay_b"], "payments"),
-                  ("gateway.fan_out_event", ["evt_c"], "webhooks")])
+                  ("gateway.deliver_webhook", ["whl_c"], "webhooks")])
     ours = json.loads(flush_redis.rpop("payments"))
     assert flush_redis.llen("webhooks") == 1
     assert set(ours) == set(reference)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge
+from shared.webhooks.models import WebhookLog
 from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 
@@ -95,8 +96,12 @@ def test_events_whose_fan_out_was_lost_still_reach_the_receiver(
     create_webhook_endpoint(live_client, merchant["headers"], url=receiver.url,
                             events=["payment.created"])
     ids = create_many(live_client, merchant, 4)
-    # The fan-out jobs were queued for these events; Redis loses them all.
-    wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="fan-outs to be queued")
+    # No worker runs yet: the attempts were committed with the events all the same.
+    with db.transaction() as session:
+        logs = session.scalars(select(WebhookLog)).all()
+    assert len(logs) == 4 and {log.status for log in logs} == {"pending"}
+    # Their delivery jobs were queued; Redis loses them all.
+    wait_for(lambda: flush_redis.llen("webhooks") >= 4, 10, message="deliveries to be queued")
     flush_redis.flushall()
     start_worker(queues="payments,maintenance", **FAST_RECOVERY)
     start_worker(queues="webhooks", pool="threads", concurrency=4, **FAST_RECOVERY)

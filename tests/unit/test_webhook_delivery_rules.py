@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shared.webhooks import http_sender, url_policy
-from shared.webhooks.delivery import retry_delay, subscribes
+from shared.webhooks.delivery import retry_delay
+from shared.webhooks.subscriptions import subscribes
 
 
 def test_retry_delay_follows_the_schedule_with_jitter():
