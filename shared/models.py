@@ -2,7 +2,6 @@
 from shared.audit.models import AuditLog
 from shared.checkout.models import CheckoutSession
 from shared.db import Base
-from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
 from shared.ledger.models import (
     BalanceTransaction,
@@ -29,7 +28,7 @@ from shared.providers.models import SandboxCharge, TransactionAttempt
 from shared.refunds.models import Refund
 from shared.risk.models import BlocklistEntry, RiskSettings, VelocityHit
 from shared.users.models import LoginFailure, RefreshToken, User
-from shared.webhooks.models import WebhookEndpoint, WebhookLog
+from shared.webhooks.models import Event, WebhookEndpoint, WebhookLog
 
 __all__ = [
     "AuditLog", "ApiKey", "Base", "CheckoutSession", "Event", "IdempotencyKey", "Merchant",

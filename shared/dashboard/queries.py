@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.events.models import Event
 from shared.ids import id_floor
 from shared.payments.models import Payment
 from shared.payments.states import CAPTURED, PaymentStatus
 from shared.providers.models import TransactionAttempt
 from shared.refunds.models import Refund
+from shared.webhooks.models import Event
 
 SUCCEEDED = CAPTURED
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.events.models import Event
 from shared.ids import new_id
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
 from shared.webhooks import delivery
+from shared.webhooks.models import Event
 
 EVENT_TYPES = (
     "payment.created", "payment.processing", "payment.completed", "payment.failed",

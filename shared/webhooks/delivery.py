@@ -31,12 +31,11 @@ from sqlalchemy.orm import Session
 from shared import jobs, outbox
 from shared.db import utcnow
 from shared.errors import Conflict
-from shared.events.models import Event
 from shared.ids import new_id
 from shared.notifications import triggers as notification_triggers
 from shared.representation import event_object
 from shared.webhooks import http_sender, signer, subscriptions
-from shared.webhooks.models import WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
+from shared.webhooks.models import Event, WebhookDeliveryCounter, WebhookEndpoint, WebhookLog
 from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
 log = logging.getLogger(__name__)

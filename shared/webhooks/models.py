@@ -9,6 +9,28 @@ from shared.db import Base, JSONType, UTCDateTime, utcnow
 from shared.webhooks.states import DeliveryStatus, EndpointStatus
 
 
+class Event(Base):
+    """What happened (SPEC "Events"): the payload every webhook delivery carries. It lives
+    beside its deliveries: ``shared.events.service.record_event`` writes it with attempt 1 of
+    each subscribed endpoint's delivery, so the events package sits above this one."""
+    __tablename__ = "events"
+    __table_args__ = (
+        Index(None, "merchant_id", "id"),
+        Index(None, "merchant_id", "livemode", "id"),
+        Index(None, "merchant_id", "type", "id"),
+        Index(None, "object_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
+    # SPEC "Test and live mode": a test credential sees only test objects.
+    livemode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index(None, "merchant_id", "id"),)

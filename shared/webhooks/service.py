@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session
 from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.events.models import Event
 from shared.ids import new_id
 from shared.merchants.livemode import in_mode
 from shared.merchants.models import Merchant
 from shared.pagination import Page, keyset_page
 from shared.webhooks import delivery, signer, subscriptions
-from shared.webhooks.models import WebhookEndpoint, WebhookLog
+from shared.webhooks.models import Event, WebhookEndpoint, WebhookLog
 from shared.webhooks.representation import webhook_endpoint_object
 from shared.webhooks.states import EndpointStatus
 from shared.webhooks.url_policy import validate_endpoint_url

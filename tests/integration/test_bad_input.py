@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from shared.events.models import Event
 from shared.orders.models import Order
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
+from shared.webhooks.models import Event
 
 CARD = {"type": "card", "token": "tok_success"}
 GOOD = {"amount": 1000, "currency": "INR", "payment_method": CARD}

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from shared.db import Database
-from shared.events.models import Event
 from shared.models import Base
 from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.providers.models import SandboxCharge
 from shared.refunds.models import Refund
 from shared.refunds.processing import process_refund
+from shared.webhooks.models import Event
 from tests.factories import create_payment, create_refund
 
 

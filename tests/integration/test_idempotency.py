@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from shared.events.models import Event
 from shared.payments.models import Payment
+from shared.webhooks.models import Event
 
 BODY = {"amount": 2500, "currency": "INR",
         "payment_method": {"type": "card", "token": "tok_success"}}

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from shared.config import Config
-from shared.events.models import Event
 from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.provider_events.inbound import process_provider_event
 from shared.provider_events.models import ProviderEvent
+from shared.webhooks.models import Event
 from tests.factories import create_payment, create_refund, create_webhook_endpoint
 from tests.providers.conftest import BUILDERS
 

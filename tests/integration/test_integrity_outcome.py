@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from shared.config import Config
-from shared.events.models import Event
 from shared.maintenance import sweep_stuck_work
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
@@ -18,6 +17,7 @@ from shared.payments.processing import process_payment
 from shared.provider_events.inbound import process_provider_event
 from shared.provider_events.models import ProviderEvent
 from shared.providers.models import TransactionAttempt
+from shared.webhooks.models import Event
 from tests.providers.conftest import BUILDERS
 
 

@@ -336,8 +336,7 @@ def test_ledger_check_command_exit_status(db, pay, base_env, monkeypatch, capsys
 
 
 def test_payout_events_reach_subscribed_webhook_endpoints(client, merchant, db, pay):
-    from shared.events.models import Event
-    from shared.webhooks.models import WebhookLog
+    from shared.webhooks.models import Event, WebhookLog
     h = merchant["headers"]
     create_webhook_endpoint(client, h, url="http://localhost:9/hook",
                             events=["payout.paid", "payout.failed"])

@@ -100,8 +100,7 @@ def test_events_have_their_delivery_attempts_without_any_task(client, merchant, 
                                                               published):
     """What the sweeper used to redo (a lost fan-out) cannot happen: attempt 1 of each
     delivery commits with its event, and the only job is sending it."""
-    from shared.events.models import Event
-    from shared.webhooks.models import WebhookLog
+    from shared.webhooks.models import Event, WebhookLog
     endpoint = client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
         "url": "http://localhost:9/hook", "events": ["payment.created"]}).get_json()
     client.post("/api/v1/payments", headers=merchant["headers"], json={

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from shared.config import Config
 from shared.errors import ConfigurationError
-from shared.events.models import Event
+from shared.webhooks.models import Event
 from tests.factories import create_payment
 
 

@@ -8,10 +8,10 @@ import json
 
 from sqlalchemy import func, select
 
-from shared.events.models import Event
 from shared.idempotency.models import IdempotencyKey
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
+from shared.webhooks.models import Event
 
 BODY = {"amount": 2500, "currency": "INR", "description": "one statement",
         "customer": {"email": "a@example.com"}, "metadata": {"order": "42"},

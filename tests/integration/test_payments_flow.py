@@ -76,7 +76,7 @@ def test_timeout_is_retried_and_charged_once(live_client, merchant, start_worker
 def test_events_follow_the_status_machine(live_client, merchant, start_worker, db):
     start_worker()
     payment = final_status(live_client, merchant, create(live_client, merchant)["id"])
-    from shared.events.models import Event
+    from shared.webhooks.models import Event
     with db.transaction() as session:
         types = [e.type for e in session.scalars(
             select(Event).where(Event.object_id == payment["id"]).order_by(Event.id))]

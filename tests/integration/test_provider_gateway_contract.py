@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.config import Config
-from shared.events.models import Event
 from shared.maintenance import sweep_stuck_work
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
@@ -28,6 +27,7 @@ from shared.providers.base import PaymentRequest
 from shared.providers.models import TransactionAttempt
 from shared.providers.registry import get_provider
 from shared.refunds.processing import process_refund
+from shared.webhooks.models import Event
 from tests.factories import create_payment, create_refund
 from tests.providers.conftest import BUILDERS, CLIENT_TIMEOUT_S, Harness
 

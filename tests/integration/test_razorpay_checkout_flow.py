@@ -8,9 +8,9 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from shared.config import Config
-from shared.events.models import Event
 from shared.payments.processing import process_payment
 from shared.providers.models import TransactionAttempt
+from shared.webhooks.models import Event
 from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 from tests.providers.conftest import BUILDERS

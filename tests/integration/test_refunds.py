@@ -120,7 +120,7 @@ def test_refund_job_twice_refunds_once(client, merchant, db, config, paid):
 
 
 def test_refund_events_are_written(client, merchant, db, config, paid):
-    from shared.events.models import Event
+    from shared.webhooks.models import Event
     pid = paid()
     r = refund(client, merchant, pid).get_json()
     process_refund(db, config, r["id"])

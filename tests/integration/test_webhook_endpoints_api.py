@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.db import utcnow
-from shared.events.models import Event
 from shared.events.service import record_event
-from shared.webhooks.models import WebhookEndpoint, WebhookLog
+from shared.webhooks.models import Event, WebhookEndpoint, WebhookLog
 from tests.factories import create_webhook_endpoint
 from tests.integration.test_foundation import assert_error
 

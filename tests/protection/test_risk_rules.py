@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from shared.events.models import Event
 from shared.payments.models import Payment
 from shared.payments.processing import process_payment
 from shared.providers.models import SandboxCharge, TransactionAttempt
+from shared.webhooks.models import Event
 from tests.factories import create_payment, create_webhook_endpoint
 
 EMAIL = "Buyer@Example.com"

@@ -30,7 +30,6 @@ from shared.audit.models import AuditLog
 from shared.audit.service import audit_log_object
 from shared.checkout.models import CheckoutSession
 from shared.checkout.representation import checkout_session_object
-from shared.events.models import Event
 from shared.ledger.models import BalanceTransaction, Payout
 from shared.ledger.representation import balance_transaction_object, payout_object
 from shared.merchants.credentials import api_key_object
@@ -46,7 +45,7 @@ from shared.risk.models import BlocklistEntry, RiskSettings
 from shared.risk.service import blocklist_entry_object, risk_settings_object
 from shared.users.models import User
 from shared.users.service import IssuedSession, session_object, user_object
-from shared.webhooks.models import WebhookEndpoint, WebhookLog
+from shared.webhooks.models import Event, WebhookEndpoint, WebhookLog
 from shared.webhooks.representation import webhook_endpoint_object, webhook_log_object
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, 123000, tzinfo=UTC)
