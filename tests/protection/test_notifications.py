@@ -244,7 +244,8 @@ def test_a_410_disabling_an_endpoint_alerts_the_merchant_by_email(
     assert mail.rcpt_tos == ["owner@acme.test"]
     assert endpoint["id"] in mail.message["Subject"]
     assert "410" in mail.text and endpoint["secret"] not in mail.text
-    assert rows(db, kind="webhook_endpoint.disabled")[0].status == "sent"
+    # The mail server has the mail before the worker records it sent: wait for the record.
+    assert wait_for(lambda: rows(db, kind="webhook_endpoint.disabled")[0].status == "sent", 10)
 
 
 def test_receipt_through_real_workers_and_a_mail_server_down_never_blocks_the_payment(
