@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from typing import ClassVar
 
 from celery import Celery, Task
@@ -48,21 +49,26 @@ class GatewayTask(Task):
     retry_jitter = True
     max_retries = 10
 
-    # One per process, shared by every task class (each task is its own subclass).
+    # One per process, shared by every task class (each task is its own subclass). The lock
+    # makes the first tasks of a thread pool build one runtime between them, not one each.
     _process: ClassVar[dict] = {}
+    _building: ClassVar[threading.Lock] = threading.Lock()
 
     @property
     def runtime(self) -> Runtime:
         process = GatewayTask._process
         if process.get("pid") != os.getpid():
-            reset_runtime()
-            # No pre-ping round trip per checkout (a payment checks out 4 connections): a
-            # connection that died with a PostgreSQL restart fails its task with an
-            # OperationalError, the pool is invalidated, and the task retries.
-            process["runtime"] = build_runtime(worker_config(), celery_app=self.app,
-                                               pool_size=8, max_overflow=24,
-                                               pool_pre_ping=False)
-            process["pid"] = os.getpid()
+            with GatewayTask._building:
+                if process.get("pid") != os.getpid():
+                    reset_runtime()
+                    # No pre-ping round trip per checkout (a payment checks out 4
+                    # connections): a connection that died with a PostgreSQL restart fails
+                    # its task with an OperationalError, the pool is invalidated, and the
+                    # task retries.
+                    process["runtime"] = build_runtime(worker_config(), celery_app=self.app,
+                                                       pool_size=8, max_overflow=24,
+                                                       pool_pre_ping=False)
+                    process["pid"] = os.getpid()
         return process["runtime"]
 
 
