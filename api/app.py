@@ -1,12 +1,11 @@
 """The app factory (STYLE 3): builds the Flask app, registers every blueprint and handler."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 
 import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
 from api.audit_trail import register_audit_hooks
-from api.auth import KeyCache, current_principal
-from api.blueprints.auth import PUBLIC_PATHS as AUTH_PUBLIC_PATHS
+from api.auth import KeyCache, enforce_access
 from api.errors import register_error_handlers
 from api.openapi import GatewayApi, document_root_routes
 from api.openapi import configure as configure_openapi
@@ -15,12 +14,8 @@ from api.request_context import register_request_hooks
 from api.response_check import register as register_response_check
 from shared.config import Config
 from shared.db import Database
-from shared.errors import PermissionDenied
 from shared.logging_setup import configure_logging
 from shared.runtime import build_runtime
-
-OPERATOR_PREFIXES = ("/api/v1/queue/",)
-PUBLIC_PREFIXES = ("/api/v1/webhooks/",) + AUTH_PUBLIC_PATHS
 
 
 def create_app(config: Config | None = None, db: Database | None = None,
@@ -43,21 +38,12 @@ def create_app(config: Config | None = None, db: Database | None = None,
     register_request_hooks(app)
     register_audit_hooks(app)
     # CORS preflights and rate limits, before authentication
-    install_protection(app, config, PUBLIC_PREFIXES)
+    install_protection(app, config)
 
-    @app.before_request
-    def _authenticate():
-        path = request.path
-        if not path.startswith("/api/v1/") or path.startswith(PUBLIC_PREFIXES):
-            return
-        principal = current_principal()
-        if path.startswith(OPERATOR_PREFIXES):
-            if not principal.is_operator:
-                raise PermissionDenied("This endpoint needs an operator credential.")
-        elif principal.merchant_id is None:
-            raise PermissionDenied("This endpoint needs a merchant API key.")
+    # Each route declares who may call it (api.auth.access); checked here, once.
+    app.before_request(enforce_access)
 
-    api = GatewayApi(app, public_prefixes=PUBLIC_PREFIXES)
+    api = GatewayApi(app)
     # After Api(): flask-smorest installs its own HTTP error handler, ours must win.
     register_error_handlers(app)
     from api.blueprints import register_blueprints

@@ -91,23 +91,71 @@ def current_principal() -> Principal:
     return principal
 
 
-def merchant_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        principal = current_principal()
-        if principal.merchant_id is None:
-            raise PermissionDenied("This endpoint needs a merchant API key.")
-        return view(*args, **kwargs)
-    return wrapper
+# Who may call a route, declared where the route is: ``@access(PUBLIC)`` on a view (a
+# MethodView class or a function) or, for a whole blueprint, at its registration
+# (``declare_blueprint_access``); a view's own declaration wins. Enforced once, before every
+# /api/v1 request, by ``enforce_access`` (the app factory); read by the rate limiter and the
+# OpenAPI document.
+PUBLIC, MERCHANT, OPERATOR = "public", "merchant", "operator"
 
 
-def operator_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_principal().is_operator:
+def _checked(level: str) -> str:
+    if level not in (PUBLIC, MERCHANT, OPERATOR):
+        raise ValueError(f"unknown access level {level!r}")
+    return level
+
+
+def access(level: str):
+    def declare(view):
+        view.gateway_access = _checked(level)
+        return view
+    return declare
+
+
+def declare_blueprint_access(app, blueprint_name: str, level: str) -> None:
+    app.extensions.setdefault("gateway.blueprint_access", {})[blueprint_name] = _checked(level)
+
+
+def access_of(app, endpoint: str | None) -> str | None:
+    """The declared access of ``endpoint`` (None when nothing declares one)."""
+    view = app.view_functions.get(endpoint) if endpoint else None
+    if view is None:
+        return None
+    level = getattr(getattr(view, "view_class", view), "gateway_access", None)
+    if level is None and "." in endpoint:
+        level = app.extensions.get("gateway.blueprint_access", {}).get(endpoint.split(".")[0])
+    return level
+
+
+def request_access() -> str:
+    """The access of this request's route; a path no route matches (a 404, or a 405 with
+    another method) needs what the route under that path needs, and a merchant credential
+    when there is none, so a caller without one learns nothing about what exists."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        methods = adapter.allowed_methods(request.path)
+        if methods:
+            try:
+                endpoint = adapter.match(request.path, method=sorted(methods)[0])[0]
+            except Exception:  # noqa: BLE001  (no route after all: the default applies)
+                endpoint = None
+    return access_of(current_app, endpoint) or MERCHANT
+
+
+def enforce_access() -> None:
+    """Before every /api/v1 request: the credential its route declares."""
+    if not request.path.startswith("/api/v1/"):
+        return
+    level = request_access()
+    if level == PUBLIC:
+        return
+    principal = current_principal()
+    if level == OPERATOR:
+        if not principal.is_operator:
             raise PermissionDenied("This endpoint needs an operator credential.")
-        return view(*args, **kwargs)
-    return wrapper
+    elif principal.merchant_id is None:
+        raise PermissionDenied("This endpoint needs a merchant API key.")
 
 
 def merchant_id() -> str:

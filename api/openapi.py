@@ -37,6 +37,7 @@ import re
 from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
 
+from api.auth import PUBLIC, access_of
 from api.schemas.common import ErrorSchema
 
 DOCS_PREFIX = "/docs"
@@ -104,8 +105,8 @@ class GatewayApi(Api):
 
     ERROR_SCHEMA = ErrorSchema
 
-    def __init__(self, app: Flask, *, public_prefixes: tuple[str, ...] = ()) -> None:
-        self.public_prefixes = public_prefixes
+    def __init__(self, app: Flask) -> None:
+        self.flask_app = app
         # Routes that are plain Flask views, documented by hand (document_root_routes).
         self.extra_paths: dict[str, dict] = {}
         super().__init__(app)
@@ -117,9 +118,16 @@ class GatewayApi(Api):
         def to_dict() -> dict:
             raw = raw_to_dict()
             raw.setdefault("paths", {}).update(copy.deepcopy(self.extra_paths))
-            return truthful(raw, self.public_prefixes)
+            return truthful(raw, public_paths(self.flask_app))
 
         self.spec.to_dict = to_dict  # type: ignore[method-assign]
+
+
+def public_paths(app: Flask) -> tuple[str, ...]:
+    """The document's paths of the /api/v1 routes that declare PUBLIC access."""
+    return tuple(sorted({re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+                         for rule in app.url_map.iter_rules()
+                         if access_of(app, rule.endpoint) == PUBLIC}))
 
 
 # -- rewriting the document ---------------------------------------------------------------
@@ -180,7 +188,7 @@ def _list_envelope(doc: dict, items: dict) -> dict:
 
 
 def _rewrite_operation(doc: dict, path: str, method: str, op: dict,
-                       public_prefixes: tuple[str, ...]) -> None:
+                       public_paths: tuple[str, ...]) -> None:
     responses = op.setdefault("responses", {})
     for key in ("422", "default"):
         responses.pop(key, None)
@@ -196,7 +204,7 @@ def _rewrite_operation(doc: dict, path: str, method: str, op: dict,
             "$ref": "#/components/headers/X-Request-Id"}
 
     params = op.setdefault("parameters", [])
-    authenticated = path.startswith("/api/v1/") and not path.startswith(public_prefixes)
+    authenticated = path.startswith("/api/v1/") and path not in public_paths
     has_body = "requestBody" in op
     takes_input = has_body or any(p.get("in") == "query" for p in params if "in" in p)
     statuses = {500, *EXTRA_ERROR_STATUSES["any"]}
@@ -223,13 +231,13 @@ def _rewrite_operation(doc: dict, path: str, method: str, op: dict,
         responses.setdefault(str(status), _error_response(status))
 
 
-def truthful(raw: dict, public_prefixes: tuple[str, ...] = ()) -> dict:
+def truthful(raw: dict, public_paths: tuple[str, ...] = ()) -> dict:
     doc = copy.deepcopy(raw)
     _add_components(doc)
     for path, item in doc.get("paths", {}).items():
         for method in METHODS:
             if method in item:
-                _rewrite_operation(doc, path, method, item[method], public_prefixes)
+                _rewrite_operation(doc, path, method, item[method], public_paths)
     return doc
 
 

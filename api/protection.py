@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Flask, Response, g, request
 from flask_cors import CORS
 
+from api.auth import PUBLIC, current_principal, request_access
 from shared.errors import RateLimited
 from shared.ratelimit.limiter import RateLimiter
 
@@ -21,11 +22,11 @@ EXPOSED_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", 
 UNLIMITED_PREFIXES = ("/health",)
 
 
-def install(app: Flask, config, public_prefixes: tuple[str, ...]) -> None:
-    """``public_prefixes``: the /api/v1 routes that take no credential (the app factory's
-    list), limited per IP like every route outside /api/v1."""
+def install(app: Flask, config) -> None:
+    """CORS and rate limits. The /api/v1 routes that declare PUBLIC access (api.auth.access)
+    take no credential and are limited per IP like every route outside /api/v1."""
     _install_cors(app, config)
-    _install_rate_limits(app, RateLimiter.from_config(config), public_prefixes)
+    _install_rate_limits(app, RateLimiter.from_config(config))
 
 
 def _install_cors(app: Flask, config) -> None:
@@ -47,10 +48,8 @@ def _install_cors(app: Flask, config) -> None:
         return None
 
 
-def _identity(public_prefixes: tuple[str, ...]) -> tuple[str, str]:
-    path = request.path
-    if path.startswith("/api/v1/") and not path.startswith(public_prefixes):
-        from api.auth import current_principal
+def _identity() -> tuple[str, str]:
+    if request.path.startswith("/api/v1/") and request_access() != PUBLIC:
         # Authenticates now (cached on g for the real check right after): a bad key is a 401
         # here exactly as it would be there.
         principal = current_principal()
@@ -59,8 +58,7 @@ def _identity(public_prefixes: tuple[str, ...]) -> tuple[str, str]:
     return "ip", request.remote_addr or "unknown"
 
 
-def _install_rate_limits(app: Flask, limiter: RateLimiter,
-                         public_prefixes: tuple[str, ...]) -> None:
+def _install_rate_limits(app: Flask, limiter: RateLimiter) -> None:
     app.extensions["gateway.rate_limiter"] = limiter
     if not limiter.enabled:
         return
@@ -69,7 +67,7 @@ def _install_rate_limits(app: Flask, limiter: RateLimiter,
     def _rate_limit():
         if request.path.startswith(UNLIMITED_PREFIXES):
             return
-        scope, identity = _identity(public_prefixes)
+        scope, identity = _identity()
         decision = limiter.hit(scope, identity)
         if decision is None or not decision.enforced:
             return

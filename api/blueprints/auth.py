@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import current_principal, users_only
+from api.auth import PUBLIC, access, current_principal, users_only
 from api.responses import config, db, json_response
 from api.schemas.accounts import (
     LoggedOutSchema,
@@ -19,11 +19,9 @@ from shared.users import service as user_service
 
 blp = Blueprint("auth", __name__, description="Users' sessions: register, login, refresh, logout")
 
-# No credential needed for these (the app's authentication hook skips them).
-PUBLIC_PATHS = ("/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh")
-
 
 @blp.route("/auth/register")
+@access(PUBLIC)
 class Register(MethodView):
     @blp.doc(security=[])
     @blp.arguments(RegisterSchema)
@@ -40,6 +38,7 @@ class Register(MethodView):
 
 
 @blp.route("/auth/login")
+@access(PUBLIC)
 class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginSchema)
@@ -56,6 +55,7 @@ class Login(MethodView):
 
 
 @blp.route("/auth/refresh")
+@access(PUBLIC)
 class Refresh(MethodView):
     @blp.doc(security=[])
     @blp.arguments(RefreshSchema)

@@ -7,7 +7,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.auth import current_principal
+from api.auth import OPERATOR, access, current_principal
 from api.responses import config, db, json_response
 from api.schemas.webhooks import QueueStatusSchema
 from shared.errors import PermissionDenied
@@ -19,6 +19,7 @@ metrics_blp = FlaskBlueprint("metrics", __name__)
 
 
 @blp.route("/queue/status")
+@access(OPERATOR)
 class QueueStatus(MethodView):
     @blp.response(200, QueueStatusSchema)
     def get(self):

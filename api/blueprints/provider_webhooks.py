@@ -5,6 +5,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.auth import PUBLIC, access
 from api.responses import config, db, json_response
 from api.schemas.operations import ProviderEventAckSchema
 from shared.provider_events import inbound
@@ -14,6 +15,7 @@ blp = Blueprint("provider_webhooks", __name__,
 
 
 @blp.route("/webhooks/<provider>")
+@access(PUBLIC)
 class ProviderWebhook(MethodView):
     @blp.doc(security=[])
     @blp.response(200, ProviderEventAckSchema)
