@@ -121,7 +121,7 @@ def cmd_set_fee_schedule(args, config: Config) -> int:
 
 
 def cmd_dev(args, config: Config) -> int:
-    from shared.devserver import run_dev
+    from shared.tooling.devserver import run_dev
     return run_dev(config, port=args.port)
 
 

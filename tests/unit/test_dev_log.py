@@ -64,9 +64,9 @@ def test_the_demo_merchant_is_reused_with_a_fresh_key_and_owner_password(tmp_pat
 
     from shared.config import Config
     from shared.db import Database
-    from shared.devserver import demo_credentials
     from shared.merchants.models import Merchant
     from shared.migrate import upgrade
+    from shared.tooling.devserver import demo_credentials
 
     config = Config.from_env({"GATEWAY_VAR_DIR": str(tmp_path)})
     upgrade(config.database_url)

@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from shared.supervisor import Program, Supervisor
+from shared.tooling.supervisor import Program, Supervisor
 
 SLEEPER = "import time; print('up', flush=True); time.sleep(60)"
 

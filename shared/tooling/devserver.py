@@ -2,7 +2,7 @@
 
 Migrates the SQLite database, finds (or, the first time, creates) the demo merchant and issues
 it a fresh API key, then runs the web server (gunicorn), the workers and beat under a
-supervisor (``shared.supervisor``): a process that crashes is restarted on its own while the
+supervisor (``shared.tooling.supervisor``): a process that crashes is restarted on its own while the
 others keep serving. Once everything is up it prints the key and a curl to paste, last, so
 they do not scroll away. Ctrl-C stops everything.
 """
@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from shared.config import Config
-from shared.supervisor import Program, Supervisor
+from shared.tooling.supervisor import Program, Supervisor
 
 DEMO_MERCHANT = "Demo merchant"
 PURGE_BROKER_EVERY_S = 60.0
