@@ -34,7 +34,8 @@ def cfree():
 
 
 @pytest.fixture
-def gw_config(base_env, rzp, cfree) -> Config:
+def config(base_env, rzp, cfree) -> Config:
+    """Overrides the conftest's: its ``app`` and ``client`` are built with this one."""
     creds = rzp.credentials
     import dataclasses
     merged = dataclasses.replace(
@@ -43,20 +44,6 @@ def gw_config(base_env, rzp, cfree) -> Config:
         cashfree_base_url=cfree.credentials.cashfree_base_url,
         public_base_url="https://gateway.example")
     return Config.from_env(base_env).with_overrides(providers=merged, provider_timeout_s=1)
-
-
-@pytest.fixture
-def published():
-    return []
-
-
-@pytest.fixture
-def client(gw_config, db, published):
-    from api import create_app
-    app = create_app(gw_config, db=db,
-                     publish=lambda task, args, queue: published.append((task, args, queue)))
-    app.testing = True
-    return app.test_client()
 
 
 def _open_checkout(client, db, config, merchant, provider="razorpay", amount=49900) -> dict:
@@ -95,16 +82,16 @@ def _expire(session, payment_id, config) -> None:
 # --- item 1: binding ------------------------------------------------------------------------
 
 def test_capture_naming_another_merchants_payment_in_notes_is_refused(
-        client, db, gw_config, published, rzp, make_merchant, caplog):
+        client, db, config, published, rzp, make_merchant, caplog):
     a, b = make_merchant("A"), make_merchant("B")
-    paid_for = _open_checkout(client, db, gw_config, a)
-    victim = _open_checkout(client, db, gw_config, b)   # same amount, another merchant
+    paid_for = _open_checkout(client, db, config, a)
+    victim = _open_checkout(client, db, config, b)   # same amount, another merchant
     # The customer pays order A in Checkout, passing notes that name B's payment.
     rzp.sim.customer_pays(paid_for["provider_payment_id"],
                           notes={"gateway_payment_id": victim["id"]})
     attempt = rzp.sim.payment_for_order(paid_for["provider_payment_id"], "captured")
     caplog.set_level(logging.WARNING)
-    outcome = _deliver(client, db, gw_config, published, "razorpay",
+    outcome = _deliver(client, db, config, published, "razorpay",
                        rzp.sim.webhook_for("payment.captured", attempt["id"]))
     assert outcome == ["mismatch"]
     assert _get(client, b, victim["id"])["status"] == "processing"
@@ -116,42 +103,42 @@ def test_capture_naming_another_merchants_payment_in_notes_is_refused(
         assert row.status == "mismatch" and victim["id"] in row.result
     assert any("mismatch" in r.getMessage() for r in caplog.records)
     # The payment that really was paid still completes through its own order (the poll).
-    process_payment(db, gw_config, paid_for["id"])
+    process_payment(db, config, paid_for["id"])
     assert _get(client, a, paid_for["id"])["status"] == "completed"
     assert _get(client, b, victim["id"])["status"] == "processing"
 
 
-def test_capture_is_bound_by_the_order_we_created(client, db, gw_config, published, rzp,
+def test_capture_is_bound_by_the_order_we_created(client, db, config, published, rzp,
                                                   merchant):
-    payment = _open_checkout(client, db, gw_config, merchant)
+    payment = _open_checkout(client, db, config, merchant)
     rzp.sim.customer_pays(payment["provider_payment_id"], notes={"shop": "no ids here"})
     attempt = rzp.sim.payment_for_order(payment["provider_payment_id"], "captured")
-    assert _deliver(client, db, gw_config, published, "razorpay",
+    assert _deliver(client, db, config, published, "razorpay",
                     rzp.sim.webhook_for("payment.captured", attempt["id"])) == ["processed"]
     assert _get(client, merchant, payment["id"])["status"] == "completed"
 
 
 def test_capture_for_an_order_we_did_not_create_names_our_payment_in_vain(
-        client, db, gw_config, published, rzp, merchant):
-    ours = _open_checkout(client, db, gw_config, merchant)
+        client, db, config, published, rzp, merchant):
+    ours = _open_checkout(client, db, config, merchant)
     # An order made outside the gateway (same account), paid with notes naming our payment.
     foreign = rzp.provider().client.order.create(
         {"amount": 49900, "currency": "INR", "receipt": "elsewhere-1"})
     rzp.sim.customer_pays(foreign["id"], notes={"gateway_payment_id": ours["id"]})
     attempt = rzp.sim.payment_for_order(foreign["id"], "captured")
-    assert _deliver(client, db, gw_config, published, "razorpay",
+    assert _deliver(client, db, config, published, "razorpay",
                     rzp.sim.webhook_for("payment.captured", attempt["id"])) == ["mismatch"]
     assert _get(client, merchant, ours["id"])["status"] == "processing"
 
 
-def test_refund_event_for_another_payment_is_refused(client, db, gw_config, published, rzp,
+def test_refund_event_for_another_payment_is_refused(client, db, config, published, rzp,
                                                      make_merchant):
     from shared.refunds.processing import process_refund
     a, b = make_merchant("A"), make_merchant("B")
-    pa, pb = (_open_checkout(client, db, gw_config, m) for m in (a, b))
+    pa, pb = (_open_checkout(client, db, config, m) for m in (a, b))
     for payment in (pa, pb):
         rzp.sim.customer_pays(payment["provider_payment_id"])
-        process_payment(db, gw_config, payment["id"])
+        process_payment(db, config, payment["id"])
     refund_b = create_refund(client, b["headers"], pb["id"])
     from shared.refunds.models import Refund
     with db.transaction() as session:   # its worker reached Razorpay, then died
@@ -162,11 +149,11 @@ def test_refund_event_for_another_payment_is_refused(client, db, gw_config, publ
     made = rzp.provider().client.payment.refund(rzp_payment["id"], {
         "amount": 49900, "receipt": "manual-1",
         "notes": {"gateway_refund_id": refund_b["id"], "gateway_payment_id": pb["id"]}})
-    assert _deliver(client, db, gw_config, published, "razorpay",
+    assert _deliver(client, db, config, published, "razorpay",
                     rzp.sim.webhook_for("refund.processed", made["id"])) == ["mismatch"]
     with db.transaction() as session:
         assert session.get(Payment, pb["id"]).amount_refunded == 0
-    process_refund(db, gw_config, refund_b["id"])
+    process_refund(db, config, refund_b["id"])
     with db.transaction() as session:
         assert session.get(Payment, pb["id"]).amount_refunded == 49900
 
@@ -174,19 +161,19 @@ def test_refund_event_for_another_payment_is_refused(client, db, gw_config, publ
 # --- item 2: attempts inside a checkout, late captures ---------------------------------------
 
 def test_failed_razorpay_attempt_leaves_the_checkout_open_and_a_retry_completes_it(
-        client, db, gw_config, published, rzp, merchant):
-    payment = _open_checkout(client, db, gw_config, merchant)
+        client, db, config, published, rzp, merchant):
+    payment = _open_checkout(client, db, config, merchant)
     order_id = payment["provider_payment_id"]
     rzp.sim.customer_fails(order_id, "card_declined")
     failed = rzp.sim.payment_for_order(order_id, "failed")
-    assert _deliver(client, db, gw_config, published, "razorpay",
+    assert _deliver(client, db, config, published, "razorpay",
                     rzp.sim.webhook_for("payment.failed", failed["id"])) == ["ignored"]
     assert _get(client, merchant, payment["id"])["status"] == "processing"
-    process_payment(db, gw_config, payment["id"])  # the poll sees only the failed attempt
+    process_payment(db, config, payment["id"])  # the poll sees only the failed attempt
     assert _get(client, merchant, payment["id"])["status"] == "processing"
     rzp.sim.customer_pays(order_id)  # the customer retries inside Checkout
     captured = rzp.sim.payment_for_order(order_id, "captured")
-    assert _deliver(client, db, gw_config, published, "razorpay",
+    assert _deliver(client, db, config, published, "razorpay",
                     rzp.sim.webhook_for("payment.captured", captured["id"])) == ["processed"]
     final = _get(client, merchant, payment["id"])
     assert final["status"] == "completed" and final["failure_code"] is None
@@ -194,44 +181,44 @@ def test_failed_razorpay_attempt_leaves_the_checkout_open_and_a_retry_completes_
 
 
 @pytest.mark.parametrize("kind", ["PAYMENT_FAILED_WEBHOOK", "PAYMENT_USER_DROPPED_WEBHOOK"])
-def test_failed_cashfree_attempt_leaves_the_checkout_open(client, db, gw_config, published,
+def test_failed_cashfree_attempt_leaves_the_checkout_open(client, db, config, published,
                                                           cfree, merchant, kind):
-    payment = _open_checkout(client, db, gw_config, merchant, provider="cashfree")
+    payment = _open_checkout(client, db, config, merchant, provider="cashfree")
     cfree.sim.customer_fails(payment["provider_payment_id"])
-    assert _deliver(client, db, gw_config, published, "cashfree",
+    assert _deliver(client, db, config, published, "cashfree",
                     cfree.sim.webhook_for(kind, payment["provider_payment_id"])) == ["ignored"]
     assert _get(client, merchant, payment["id"])["status"] == "processing"
-    process_payment(db, gw_config, payment["id"])
+    process_payment(db, config, payment["id"])
     assert _get(client, merchant, payment["id"])["status"] == "processing"
     cfree.sim.customer_pays(payment["provider_payment_id"])
-    assert _deliver(client, db, gw_config, published, "cashfree", cfree.sim.webhook_for(
+    assert _deliver(client, db, config, published, "cashfree", cfree.sim.webhook_for(
         "PAYMENT_SUCCESS_WEBHOOK", payment["provider_payment_id"])) == ["processed"]
     assert _get(client, merchant, payment["id"])["status"] == "completed"
 
 
-def test_checkout_expires_after_only_failed_attempts(client, db, gw_config, rzp, merchant):
-    payment = _open_checkout(client, db, gw_config, merchant)
+def test_checkout_expires_after_only_failed_attempts(client, db, config, rzp, merchant):
+    payment = _open_checkout(client, db, config, merchant)
     rzp.sim.customer_fails(payment["provider_payment_id"], "card_declined")
     with db.transaction() as session:
-        _expire(session, payment["id"], gw_config)
-    process_payment(db, gw_config, payment["id"])
+        _expire(session, payment["id"], config)
+    process_payment(db, config, payment["id"])
     final = _get(client, merchant, payment["id"])
     assert (final["status"], final["failure_code"]) == ("failed", "checkout_expired")
 
 
-def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, gw_config,
+def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, config,
                                                                  published, rzp, merchant,
                                                                  caplog):
-    payment = _open_checkout(client, db, gw_config, merchant)
+    payment = _open_checkout(client, db, config, merchant)
     with db.transaction() as session:
-        _expire(session, payment["id"], gw_config)
-    process_payment(db, gw_config, payment["id"])
+        _expire(session, payment["id"], config)
+    process_payment(db, config, payment["id"])
     assert _get(client, merchant, payment["id"])["status"] == "failed"
     rzp.sim.customer_pays(payment["provider_payment_id"])  # the customer paid anyway
     captured = rzp.sim.payment_for_order(payment["provider_payment_id"], "captured")
     caplog.set_level(logging.ERROR)
     delivery = rzp.sim.webhook_for("payment.captured", captured["id"])
-    assert _deliver(client, db, gw_config, published, "razorpay", delivery) == ["processed"]
+    assert _deliver(client, db, config, published, "razorpay", delivery) == ["processed"]
     assert _get(client, merchant, payment["id"])["status"] == "failed"
     assert _event_types(db, payment["id"]).count("payment.late_capture") == 1
     with db.transaction() as session:
@@ -239,19 +226,19 @@ def test_capture_after_the_payment_is_final_reaches_the_merchant(client, db, gw_
     assert any("late capture" in r.getMessage() for r in caplog.records
                if r.levelno == logging.ERROR)
     # order.paid for the same capture: flagged once, one event.
-    assert _deliver(client, db, gw_config, published, "razorpay", rzp.sim.webhook_for(
+    assert _deliver(client, db, config, published, "razorpay", rzp.sim.webhook_for(
         "order.paid", payment["provider_payment_id"])) == ["ignored"]
     assert _event_types(db, payment["id"]).count("payment.late_capture") == 1
     create_webhook_endpoint(client, merchant["headers"], url="https://shop.example/hooks",
                             events=["payment.late_capture"])
 
 
-def test_verify_after_the_checkout_expired_flags_a_late_capture(client, db, gw_config, rzp,
+def test_verify_after_the_checkout_expired_flags_a_late_capture(client, db, config, rzp,
                                                                 merchant):
-    payment = _open_checkout(client, db, gw_config, merchant)
+    payment = _open_checkout(client, db, config, merchant)
     with db.transaction() as session:
-        _expire(session, payment["id"], gw_config)
-    process_payment(db, gw_config, payment["id"])
+        _expire(session, payment["id"], config)
+    process_payment(db, config, payment["id"])
     handoff = rzp.sim.customer_pays(payment["provider_payment_id"])
     for _ in range(2):   # the customer's page reloads
         response = client.post(f"/api/v1/payments/{payment['id']}/verify",

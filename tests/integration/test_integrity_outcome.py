@@ -29,23 +29,10 @@ def rzp():
 
 
 @pytest.fixture
-def gw_config(base_env, rzp) -> Config:
+def config(base_env, rzp) -> Config:
+    """Overrides the conftest's: its ``app`` and ``client`` are built with this one."""
     return Config.from_env(base_env).with_overrides(providers=rzp.credentials,
                                                     provider_timeout_s=1)
-
-
-@pytest.fixture
-def published():
-    return []
-
-
-@pytest.fixture
-def client(gw_config, db, published):
-    from api import create_app
-    app = create_app(gw_config, db=db,
-                     publish=lambda task, args, queue: published.append((task, args, queue)))
-    app.testing = True
-    return app.test_client()
 
 
 def _create(client, merchant) -> str:
@@ -90,51 +77,51 @@ def _paid_but_disagreeing(client, db, config, rzp, merchant) -> tuple[str, dict]
     return payment_id, handoff
 
 
-def test_create_answer_with_another_amount(client, db, gw_config, rzp, merchant, caplog):
+def test_create_answer_with_another_amount(client, db, config, rzp, merchant, caplog):
     caplog.set_level(logging.ERROR)
     payment_id = _create(client, merchant)
     rzp.sim.misreport_amount_next("payment")
-    assert process_payment(db, gw_config, payment_id) == "amount_mismatch"
+    assert process_payment(db, config, payment_id) == "amount_mismatch"
     with db.transaction() as session:
         attempts = session.scalars(select(TransactionAttempt.error_code).where(
             TransactionAttempt.payment_id == payment_id)).all()
     assert attempts == ["provider_amount_mismatch"]
-    _assert_settled_as_mismatch(db, gw_config, payment_id, caplog)
+    _assert_settled_as_mismatch(db, config, payment_id, caplog)
 
 
-def test_status_poll_with_another_amount(client, db, gw_config, rzp, merchant, caplog):
+def test_status_poll_with_another_amount(client, db, config, rzp, merchant, caplog):
     caplog.set_level(logging.ERROR)
-    payment_id, _ = _paid_but_disagreeing(client, db, gw_config, rzp, merchant)
-    assert process_payment(db, gw_config, payment_id) == "amount_mismatch"
+    payment_id, _ = _paid_but_disagreeing(client, db, config, rzp, merchant)
+    assert process_payment(db, config, payment_id) == "amount_mismatch"
     with db.transaction() as session:
         last = session.scalars(select(TransactionAttempt).where(
             TransactionAttempt.payment_id == payment_id)
             .order_by(TransactionAttempt.id.desc())).first()
         assert (last.operation, last.outcome, last.error_code) == (
             "fetch_payment", "error", "provider_amount_mismatch")
-    _assert_settled_as_mismatch(db, gw_config, payment_id, caplog)
+    _assert_settled_as_mismatch(db, config, payment_id, caplog)
 
 
-def test_webhook_with_another_amount(client, db, gw_config, published, rzp, merchant, caplog):
+def test_webhook_with_another_amount(client, db, config, published, rzp, merchant, caplog):
     caplog.set_level(logging.ERROR)
-    payment_id, handoff = _paid_but_disagreeing(client, db, gw_config, rzp, merchant)
+    payment_id, handoff = _paid_but_disagreeing(client, db, config, rzp, merchant)
     delivery = rzp.sim.webhook_for("payment.captured", handoff["razorpay_payment_id"])
     response = client.post("/api/v1/webhooks/razorpay", headers=delivery.headers,
                            data=delivery.body)
     assert response.status_code == 200
     jobs = [args[0] for task, args, _ in published if task == "gateway.process_provider_event"]
-    assert [process_provider_event(db, gw_config, job) for job in jobs] == ["mismatch"]
+    assert [process_provider_event(db, config, job) for job in jobs] == ["mismatch"]
     with db.transaction() as session:
         row = session.scalars(select(ProviderEvent)).one()
         assert row.status == "mismatch" and "provider_amount_mismatch" in row.result
-    _assert_settled_as_mismatch(db, gw_config, payment_id, caplog)
+    _assert_settled_as_mismatch(db, config, payment_id, caplog)
 
 
-def test_checkout_verify_with_another_amount(client, db, gw_config, rzp, merchant, caplog):
+def test_checkout_verify_with_another_amount(client, db, config, rzp, merchant, caplog):
     caplog.set_level(logging.ERROR)
-    payment_id, handoff = _paid_but_disagreeing(client, db, gw_config, rzp, merchant)
+    payment_id, handoff = _paid_but_disagreeing(client, db, config, rzp, merchant)
     response = client.post(f"/api/v1/payments/{payment_id}/verify",
                            headers=merchant["headers"], json=handoff)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["status"] == "processing"
-    _assert_settled_as_mismatch(db, gw_config, payment_id, caplog)
+    _assert_settled_as_mismatch(db, config, payment_id, caplog)
