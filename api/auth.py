@@ -130,7 +130,15 @@ def access_of(app, endpoint: str | None) -> str | None:
 def request_access() -> str:
     """The access of this request's route; a path no route matches (a 404, or a 405 with
     another method) needs what the route under that path needs, and a merchant credential
-    when there is none, so a caller without one learns nothing about what exists."""
+    when there is none, so a caller without one learns nothing about what exists. Worked
+    out once per request (the rate limiter asks before ``enforce_access`` does)."""
+    level = g.get("route_access")
+    if level is None:
+        level = g.route_access = _route_access()
+    return level
+
+
+def _route_access() -> str:
     endpoint = request.endpoint
     if endpoint is None:
         adapter = current_app.url_map.bind_to_environ(request.environ)
