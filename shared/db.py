@@ -54,6 +54,29 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def at_commit(session: Session, write) -> None:
+    """Run ``write()`` as the last writes of ``session``'s transaction, just before COMMIT.
+
+    For writes that lock a row many transactions share (a merchant's ledger accounts): done
+    last, the lock is held for those statements and the commit only, not for the rest of the
+    transaction. Nothing is lost: the writes are part of the same commit, and a rollback drops
+    them with everything else."""
+    session.info.setdefault("at_commit", []).append(write)
+
+
+@event.listens_for(Session, "before_commit")
+def _run_at_commit(session: Session) -> None:
+    writes = session.info.get("at_commit")
+    while writes:
+        writes.pop(0)()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_at_commit(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: committed or not
+        session.info.pop("at_commit", None)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 

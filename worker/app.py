@@ -26,6 +26,9 @@ from shared.runtime import Runtime, build_runtime
 
 TASK_MODULES = ["worker.tasks", "worker.provider_tasks", "worker.webhook_tasks",
                 "worker.notification_tasks", "worker.ledger_tasks"]
+# Connections kept per worker process: one per thread of the Procfile's -c 32 pools, a few
+# more on overflow. Idle ones are only opened when that many threads used them at once.
+WORKER_DB_POOL_SIZE, WORKER_DB_MAX_OVERFLOW = 34, 8
 
 
 @functools.cache
@@ -64,9 +67,12 @@ class GatewayTask(Task):
                     # No pre-ping round trip per checkout (a payment checks out 4
                     # connections): a connection that died with a PostgreSQL restart fails
                     # its task with an OperationalError, the pool is invalidated, and the
-                    # task retries.
+                    # task retries. The pool keeps a connection per thread of the largest
+                    # pool we run (-c 32): a smaller pool closes every overflow connection it
+                    # gets back and opens a new one (a PostgreSQL backend) a moment later.
                     process["runtime"] = build_runtime(worker_config(), celery_app=self.app,
-                                                       pool_size=8, max_overflow=24,
+                                                       pool_size=WORKER_DB_POOL_SIZE,
+                                                       max_overflow=WORKER_DB_MAX_OVERFLOW,
                                                        pool_pre_ping=False)
                     process["pid"] = os.getpid()
         return process["runtime"]

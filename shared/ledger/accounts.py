@@ -44,7 +44,7 @@ def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode:
     query = select(LedgerAccount.kind, LedgerAccount.id).where(
         LedgerAccount.merchant_id == merchant_id, LedgerAccount.currency == currency,
         LedgerAccount.livemode == livemode, LedgerAccount.kind.in_(wanted))
-    found = dict(session.execute(query).tuples().all())
+    found = dict(session.execute(query).all())
     missing = [k for k in wanted if k not in found]
     if missing:
         insert = dialect_insert(session)
@@ -52,7 +52,7 @@ def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode:
             session.execute(insert(LedgerAccount).values(
                 merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,
                 balance=0).on_conflict_do_nothing())
-        found = dict(session.execute(query).tuples().all())
+        found = dict(session.execute(query).all())
     return found
 
 
@@ -63,5 +63,5 @@ def balances(session: Session, merchant_id: str, livemode: bool,
         select(LedgerAccount.kind, LedgerAccount.currency, LedgerAccount.balance)
         .where(LedgerAccount.merchant_id == merchant_id, LedgerAccount.livemode == livemode,
                LedgerAccount.kind.in_(kinds))
-        .order_by(LedgerAccount.currency)).tuples().all()
+        .order_by(LedgerAccount.currency)).all()
     return list(rows)

@@ -146,16 +146,33 @@ class Posting:
         self._add_totals([e for e, _ in written], now)
         return [e for e, _ in written]
 
+    def account_ids(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, int]:
+        """The ids of these (merchant, currency, livemode, kind) accounts, creating the missing
+        ones; nothing locked."""
+        groups: dict[tuple, list[str]] = {}
+        for merchant_id, currency, livemode, kind in keys:
+            groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+        ids: dict[tuple, int] = {}
+        for (merchant_id, currency, livemode), kinds in sorted(groups.items()):
+            for kind, account_id in chart.ensure_accounts(
+                    self.session, merchant_id, currency, livemode, kinds).items():
+                ids[(merchant_id, currency, livemode, kind)] = account_id
+        return ids
+
     def _flush_one_statement(self, locked: dict[tuple, LedgerAccount] | None) -> list[Entry]:
         """PostgreSQL: the accounts locked in id order, then entries, lines, balances and daily
-        totals in one statement (data-modifying CTEs), so a payment's posting costs two round
-        trips. Entries already posted (same source and kind) are skipped with all they carry."""
+        totals, all in one statement (data-modifying CTEs). A merchant's accounts are shared by
+        all its payments, so the lock is taken by the statement that moves them and held for it
+        and the commit only (the ids are looked up first, unlocked). Entries already posted
+        (same source and kind) are skipped with all they carry."""
         entries, self.entries = self.entries, []
         keys = sorted({(e.merchant_id, e.currency, e.livemode, line.kind)
                        for e in entries for line in e.lines if line.amount})
-        if locked is None or not all(k in locked for k in keys):
-            locked = self.lock_accounts(keys)
-        params: dict = {"now": utcnow()}
+        if locked is not None and all(k in locked for k in keys):
+            ids = {k: locked[k].id for k in keys}
+        else:
+            ids = self.account_ids(keys)
+        params: dict = {"now": utcnow(), "account_ids": sorted(set(ids.values()))}
         entry_rows, line_rows, total_rows = [], [], []
         for i, e in enumerate(entries):
             params.update({f"e{i}_s": e.source_id, f"e{i}_k": e.kind, f"e{i}_m": e.merchant_id,
@@ -164,8 +181,8 @@ class Posting:
                               f"CAST(:e{i}_m AS varchar), CAST(:e{i}_c AS varchar), "
                               f"CAST(:e{i}_l AS boolean))")
             for j, line in enumerate(x for x in e.lines if x.amount):
-                account = locked[(e.merchant_id, e.currency, e.livemode, line.kind)]
-                params.update({f"l{i}_{j}_a": account.id, f"l{i}_{j}_d": line.side,
+                account_id = ids[(e.merchant_id, e.currency, e.livemode, line.kind)]
+                params.update({f"l{i}_{j}_a": account_id, f"l{i}_{j}_d": line.side,
                                f"l{i}_{j}_n": line.amount})
                 line_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
                                  f"CAST(:l{i}_{j}_a AS bigint), CAST(:l{i}_{j}_d AS varchar), "
@@ -189,10 +206,16 @@ class Posting:
                   SELECT v.merchant_id, v.livemode, v.currency, tv.day, {sums}
                   FROM tv JOIN e USING (source_id, kind)
                   JOIN v USING (source_id, kind)
+                  WHERE (SELECT count(*) FROM u) > 0
                   GROUP BY v.merchant_id, v.livemode, v.currency, tv.day
                   ON CONFLICT (merchant_id, livemode, currency, day) DO UPDATE SET {updates})"""
+        # lk locks every account in id order before any is updated (u reads it, and the
+        # daily totals wait for u), the one lock order of every posting.
         statement = f"""
-            WITH v(source_id, kind, merchant_id, currency, livemode) AS (
+            WITH lk AS MATERIALIZED (SELECT id FROM ledger_accounts
+                                     WHERE id = ANY(CAST(:account_ids AS bigint[]))
+                                     ORDER BY id FOR UPDATE),
+            v(source_id, kind, merchant_id, currency, livemode) AS (
                 VALUES {", ".join(entry_rows)}),
             e AS (INSERT INTO ledger_entries (merchant_id, currency, livemode, kind, source_id,
                                               created_at)
@@ -207,10 +230,11 @@ class Posting:
                   FROM (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
                                                     ELSE -amount END) AS delta
                         FROM l GROUP BY account_id) d
-                  WHERE a.id = d.account_id RETURNING a.id){totals_cte}
+                  WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
+                  RETURNING a.id){totals_cte}
             SELECT source_id, kind FROM e"""
-        written = set(self.session.execute(text(statement), params).tuples().all())
-        for account in locked.values():
+        written = set(self.session.execute(text(statement), params).all())
+        for account in (locked or {}).values():
             self.session.expire(account, ["balance"])
         return [e for e in entries if (e.source_id, e.kind) in written]
 

@@ -150,7 +150,7 @@ def daily_payouts(db, now: datetime | None = None) -> int:
         candidates = session.execute(
             select(LedgerAccount.merchant_id, LedgerAccount.currency)
             .where(LedgerAccount.kind == chart.AVAILABLE, LedgerAccount.livemode.is_(False),
-                   LedgerAccount.balance > 0)).tuples().all()
+                   LedgerAccount.balance > 0)).all()
     made = 0
     for merchant_id, currency in candidates:
         with db.transaction() as session:

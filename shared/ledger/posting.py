@@ -1,5 +1,8 @@
 """The hooks the payment and refund state machines call, in the transaction of the status
 change that causes the posting (the payment or refund row is already locked by the caller).
+The posting itself runs as that transaction's last writes (``shared.db.at_commit``): it locks
+the merchant's accounts, which every payment of the merchant shares, so they are held for the
+posting and the commit only.
 
 - A payment becomes completed: the provider holds ``amount`` (debit ``provider:<name>``), the
   merchant is owed it, pending (credit ``pending``); the fee moves from pending to ``fees``.
@@ -12,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import at_commit, utcnow
 from shared.ids import new_id
 from shared.ledger import accounts as chart
 from shared.ledger import fees, settings
@@ -31,6 +34,14 @@ def _insert_txn(session: Session, **values) -> bool:
 
 
 def payment_completed(session: Session, payment) -> None:
+    at_commit(session, lambda: _post_payment(session, payment))
+
+
+def refund_completed(session: Session, refund, payment) -> None:
+    at_commit(session, lambda: _post_refund(session, refund, payment))
+
+
+def _post_payment(session: Session, payment) -> None:
     livemode = bool(getattr(payment, "livemode", False))
     schedule = fees.schedule_for(session, payment.merchant_id, payment.currency)
     fee = fees.compute_fee(payment.amount, schedule)
@@ -61,7 +72,7 @@ def payment_completed(session: Session, payment) -> None:
         release_transaction(session, txn_id)
 
 
-def refund_completed(session: Session, refund, payment) -> None:
+def _post_refund(session: Session, refund, payment) -> None:
     livemode = bool(getattr(refund, "livemode", getattr(payment, "livemode", False)))
     posting = Posting(session)
     posting.add(Entry(
