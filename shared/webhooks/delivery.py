@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -172,11 +172,18 @@ class Claim:
     body: bytes
     headers: dict
     retried: bool       # pings are sent once; events follow the retry schedule
+    attempt: int
+
+
+_LOGS, _ENDPOINTS, _EVENTS = WebhookLog.__table__, WebhookEndpoint.__table__, Event.__table__
+# pg_advisory_xact_lock(key1, key2) namespace of the per-endpoint in-flight count.
+ENDPOINT_LOCK_SPACE = 9008
 
 
 def deliver(db, config, log_id: str) -> str:
     """Send one pending attempt. Returns the outcome: succeeded, retrying, failed, dead, or
-    busy (endpoint at its in-flight cap) / skipped (someone else has it or it is done)."""
+    busy (endpoint or merchant at its in-flight cap) / skipped (someone else has it or it is
+    done)."""
     claim = _claim(db, config, log_id)
     if isinstance(claim, str):
         return claim
@@ -185,91 +192,133 @@ def deliver(db, config, log_id: str) -> str:
     return _record(db, config, claim, result)
 
 
+def _in_flight(column, value, now: datetime):
+    return select(func.count()).select_from(_LOGS).where(
+        column == value, _LOGS.c.claimed_until > now,
+        _LOGS.c.status == DeliveryStatus.PENDING).scalar_subquery()
+
+
 def _claim(db, config, log_id: str) -> Claim | str:
+    """One short Core transaction (the hot path of every delivery): lock the attempt (skipping
+    it if another worker has it), then the endpoint's and the merchant's in-flight counts
+    under their locks, then the lease, the event and the signature. On PostgreSQL the counts
+    are serialised by transaction-level advisory locks, one per endpoint and one per
+    merchant, taken in that order; SQLite serialises writers anyway."""
     now = utcnow()
+    claimed: tuple | str = "skipped"
+    with db.engine.begin() as conn:
+        row = conn.execute(
+            select(_LOGS.c.endpoint_id, _LOGS.c.merchant_id, _LOGS.c.event_id,
+                   _LOGS.c.attempt, _ENDPOINTS.c.status.label("endpoint_status"))
+            .join_from(_LOGS, _ENDPOINTS, _ENDPOINTS.c.id == _LOGS.c.endpoint_id)
+            .where(_LOGS.c.id == log_id, _LOGS.c.status == DeliveryStatus.PENDING,
+                   or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= now))
+            .with_for_update(skip_locked=True, of=_LOGS)).first()
+        if row is None:
+            return "skipped"
+        if row.endpoint_status == EndpointStatus.ENABLED:
+            claimed = _claim_locked(conn, config, log_id, row, now)
+    if row.endpoint_status != EndpointStatus.ENABLED:
+        return _dead_endpoint(db, log_id)
+    if isinstance(claimed, str):
+        return claimed
+    lease, found = claimed
+    body = json.dumps(event_object(found), separators=(",", ":")).encode()
+    headers = signer.sign(live_secrets(found, now), found.id, int(time.time()), body)
+    return Claim(log_id=log_id, lease=lease, url=found.url, body=body, headers=headers,
+                 retried=found.type != "ping", attempt=row.attempt)
+
+
+def _claim_locked(conn, config, log_id: str, row, now: datetime):
+    """(lease, what to send) for the attempt ``row`` this transaction holds, or "busy"."""
+    merchant_cap = config.webhook_max_in_flight_per_merchant
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:es, hashtext(:endpoint)), "
+                          "pg_advisory_xact_lock(:ms, hashtext(:merchant))"),
+                     {"es": ENDPOINT_LOCK_SPACE, "endpoint": row.endpoint_id,
+                      "ms": MERCHANT_LOCK_SPACE, "merchant": row.merchant_id})
+    # Read after the locks: a fresh snapshot counts every claim committed before ours.
+    found = conn.execute(select(
+        _in_flight(_LOGS.c.endpoint_id, row.endpoint_id, now).label("endpoint_n"),
+        _in_flight(_LOGS.c.merchant_id, row.merchant_id, now).label("merchant_n"),
+        _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
+        _ENDPOINTS.c.previous_secret_expires_at,
+        _EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.created_at, _EVENTS.c.livemode,
+        _EVENTS.c.data)
+        .select_from(_ENDPOINTS.join(_EVENTS, _EVENTS.c.id == row.event_id))
+        .where(_ENDPOINTS.c.id == row.endpoint_id)).one()
+    mine = (_LOGS.c.id == log_id) & (_LOGS.c.status == DeliveryStatus.PENDING)
+    if found.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
+            (merchant_cap > 0 and found.merchant_n >= merchant_cap):
+        conn.execute(update(_LOGS).where(mine).values(
+            next_retry_at=now + timedelta(seconds=BUSY_RECHECK_S), updated_at=now))
+        return "busy"
+    lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
+    conn.execute(update(_LOGS).where(mine).values(
+        claimed_until=lease, next_retry_at=lease, updated_at=now))
+    return lease, found
+
+
+def _dead_endpoint(db, log_id: str) -> str:
+    """The attempt's endpoint was disabled or deleted after the attempt was written."""
     with db.transaction() as session:
-        row = session.get(WebhookLog, log_id, with_for_update={"skip_locked": True})
+        row = session.get(WebhookLog, log_id, with_for_update=True)
         if row is None or row.status != DeliveryStatus.PENDING:
             return "skipped"
-        if row.claimed_until is not None and row.claimed_until > now:
-            return "skipped"
-        # The endpoint row lock serialises claims for one endpoint, so the in-flight count
-        # below is exact across every worker.
-        endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
-        if endpoint.status != EndpointStatus.ENABLED:
-            mark_dead(session, row, f"endpoint {endpoint.status}; not sent")
-            return DeliveryStatus.DEAD
-        in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
-            WebhookLog.status == DeliveryStatus.PENDING, WebhookLog.endpoint_id == endpoint.id,
-            WebhookLog.claimed_until > now))
-        if in_flight >= config.webhook_max_in_flight_per_endpoint or \
-                _merchant_busy(session, config, row.merchant_id, now):
-            row.next_retry_at = now + timedelta(seconds=BUSY_RECHECK_S)
-            return "busy"
-        lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
-        row.claimed_until = lease
-        row.next_retry_at = lease
-        event = session.get(Event, row.event_id)
-        body = json.dumps(event_object(event), separators=(",", ":")).encode()
-        headers = signer.sign(live_secrets(endpoint, now), event.id, int(time.time()), body)
-        return Claim(log_id=row.id, lease=lease, url=endpoint.url, body=body,
-                     headers=headers, retried=event.type != "ping")
-
-
-def _merchant_busy(session: Session, config, merchant_id: str, now: datetime) -> bool:
-    """At the merchant's cap of requests in flight (all its endpoints together), so one
-    merchant's slow endpoints cannot hold every delivery thread. On PostgreSQL a transaction
-    lock per merchant serialises the count with the claim, like the endpoint row lock does
-    per endpoint (SQLite serialises writers anyway)."""
-    cap = config.webhook_max_in_flight_per_merchant
-    if cap <= 0:
-        return False
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:space, hashtext(:merchant))"),
-                        {"space": MERCHANT_LOCK_SPACE, "merchant": merchant_id})
-    in_flight = session.scalar(select(func.count()).select_from(WebhookLog).where(
-        WebhookLog.merchant_id == merchant_id, WebhookLog.status == "pending",
-        WebhookLog.claimed_until > now))
-    return in_flight >= cap
+        endpoint = session.get(WebhookEndpoint, row.endpoint_id)
+        mark_dead(session, row, f"endpoint {endpoint.status}; not sent")
+    return DeliveryStatus.DEAD
 
 
 def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
+    """The answer, in one autocommitted UPDATE guarded by our lease (succeeded, retrying,
+    failed); an attempt that ends the delivery (dead, or a 410 that disables the endpoint)
+    goes through ``_record_final`` with its counter and alert."""
     now = utcnow()
+    values = dict(response_status=result.status, response_ms=result.duration_ms,
+                  response_body=result.body, claimed_until=None, updated_at=now,
+                  error=result.error[:500] if result.error else None)
+    if result.succeeded:
+        outcome, values["next_retry_at"] = DeliveryStatus.SUCCEEDED, None
+    elif result.status == 410:
+        return _record_final(db, claim, values, "HTTP 410: endpoint disabled", gone=True)
+    elif not claim.retried:
+        outcome, values["next_retry_at"] = DeliveryStatus.FAILED, None
+    else:
+        delay = retry_delay(config.webhook_retry_schedule, claim.attempt,
+                            result.retry_after_s)
+        if delay is None:
+            return _record_final(db, claim, values, values["error"], gone=False)
+        outcome, values["next_retry_at"] = DeliveryStatus.RETRYING, \
+            now + timedelta(seconds=delay)
+    with db.autocommit_connection() as conn:
+        done = conn.execute(update(_LOGS).where(
+            _LOGS.c.id == claim.log_id, _LOGS.c.status == DeliveryStatus.PENDING,
+            _LOGS.c.claimed_until == claim.lease).values(status=outcome, **values)).rowcount
+    if not done:
+        # Our lease ran out and another worker took the attempt over; its answer counts.
+        log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
+        return "skipped"
+    return outcome
+
+
+def _record_final(db, claim: Claim, values: dict, error: str | None, gone: bool) -> str:
     with db.transaction() as session:
         row = session.get(WebhookLog, claim.log_id, with_for_update=True)
         if row is None or row.status != DeliveryStatus.PENDING or row.claimed_until != claim.lease:
-            # Our lease ran out and another worker took the attempt over; its answer counts.
             log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
             return "skipped"
-        row.response_status = result.status
-        row.response_ms = result.duration_ms
-        row.response_body = result.body
-        row.error = result.error[:500] if result.error else None
-        row.claimed_until = None
-        if result.succeeded:
-            row.status = DeliveryStatus.SUCCEEDED
-            row.next_retry_at = None
-            return DeliveryStatus.SUCCEEDED
-        if result.status == 410:
+        for name, value in values.items():
+            setattr(row, name, value)
+        if gone:
             endpoint = session.get(WebhookEndpoint, row.endpoint_id, with_for_update=True)
             if endpoint.status == EndpointStatus.ENABLED:
                 endpoint.status = EndpointStatus.DISABLED
                 endpoint.disabled_reason = "The endpoint answered 410 Gone."
                 notification_triggers.webhook_endpoint_disabled(
                     session, endpoint, endpoint.disabled_reason)
-            mark_dead(session, row, "HTTP 410: endpoint disabled")
-            return DeliveryStatus.DEAD
-        if not claim.retried:
-            row.status = DeliveryStatus.FAILED
-            row.next_retry_at = None
-            return DeliveryStatus.FAILED
-        delay = retry_delay(config.webhook_retry_schedule, row.attempt, result.retry_after_s)
-        if delay is None:
-            mark_dead(session, row, row.error)
-            return DeliveryStatus.DEAD
-        row.status = DeliveryStatus.RETRYING
-        row.next_retry_at = now + timedelta(seconds=delay)
-        return DeliveryStatus.RETRYING
+        mark_dead(session, row, error)
+    return DeliveryStatus.DEAD
 
 
 # --- the periodic dispatcher -----------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import Base, JSONType, UTCDateTime, utcnow
@@ -56,6 +56,9 @@ class WebhookEndpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+_UNDER_LEASE = text("claimed_until IS NOT NULL")
+
+
 class WebhookLog(Base):
     """One row per delivery attempt of one event to one endpoint.
 
@@ -71,6 +74,12 @@ class WebhookLog(Base):
         Index(None, "event_id"),
         Index(None, "endpoint_id", "id"),
         Index(None, "status", "next_retry_at"),
+        # The in-flight counts of every claim (delivery._claim_locked) read only attempts
+        # under a lease, never the backlog waiting behind them.
+        Index(None, "endpoint_id", "claimed_until", postgresql_where=_UNDER_LEASE,
+              sqlite_where=_UNDER_LEASE),
+        Index(None, "merchant_id", "claimed_until", postgresql_where=_UNDER_LEASE,
+              sqlite_where=_UNDER_LEASE),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
