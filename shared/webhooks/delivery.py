@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -192,10 +192,44 @@ def deliver(db, config, log_id: str) -> str:
     return _record(db, config, claim, result)
 
 
-def _in_flight(column, value, now: datetime):
+def _in_flight(column, key: str):
     return select(func.count()).select_from(_LOGS).where(
-        column == value, _LOGS.c.claimed_until > now,
+        column == bindparam(key), _LOGS.c.claimed_until > bindparam("now"),
         _LOGS.c.status == DeliveryStatus.PENDING).scalar_subquery()
+
+
+# The claim's statements, built once (a delivery is the hottest path there is): the values
+# are bound parameters, so each call only binds them.
+_LOCK_ATTEMPT = (
+    select(_LOGS.c.endpoint_id, _LOGS.c.merchant_id, _LOGS.c.event_id, _LOGS.c.attempt,
+           _ENDPOINTS.c.status.label("endpoint_status"))
+    .join_from(_LOGS, _ENDPOINTS, _ENDPOINTS.c.id == _LOGS.c.endpoint_id)
+    .where(_LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
+           or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= bindparam("now")))
+    .with_for_update(skip_locked=True, of=_LOGS))
+_ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(:es, hashtext(:endpoint)), "
+                       "pg_advisory_xact_lock(:ms, hashtext(:merchant))")
+_WHAT_TO_SEND = (
+    select(_in_flight(_LOGS.c.endpoint_id, "endpoint").label("endpoint_n"),
+           _in_flight(_LOGS.c.merchant_id, "merchant").label("merchant_n"),
+           _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
+           _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
+           _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+    .select_from(_ENDPOINTS.join(_EVENTS, _EVENTS.c.id == bindparam("event")))
+    .where(_ENDPOINTS.c.id == bindparam("endpoint")))
+_MINE = (_LOGS.c.id == bindparam("log_id")) & (_LOGS.c.status == DeliveryStatus.PENDING)
+_BUSY = update(_LOGS).where(_MINE).values(next_retry_at=bindparam("retry_at"),
+                                          updated_at=bindparam("now"))
+_ANSWERED = ("response_status", "response_ms", "response_body", "error", "next_retry_at",
+             "claimed_until", "updated_at", "status")
+# The answer of a claimed attempt, only while our lease is still the one on the row.
+_ANSWER = update(_LOGS).where(
+    _LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
+    _LOGS.c.claimed_until == bindparam("lease")).values(
+    {name: bindparam(f"v_{name}") for name in _ANSWERED})
+_LEASE = update(_LOGS).where(_MINE).values(claimed_until=bindparam("lease"),
+                                           next_retry_at=bindparam("lease"),
+                                           updated_at=bindparam("now"))
 
 
 def _claim(db, config, log_id: str) -> Claim | str:
@@ -207,13 +241,7 @@ def _claim(db, config, log_id: str) -> Claim | str:
     now = utcnow()
     claimed: tuple | str = "skipped"
     with db.engine.begin() as conn:
-        row = conn.execute(
-            select(_LOGS.c.endpoint_id, _LOGS.c.merchant_id, _LOGS.c.event_id,
-                   _LOGS.c.attempt, _ENDPOINTS.c.status.label("endpoint_status"))
-            .join_from(_LOGS, _ENDPOINTS, _ENDPOINTS.c.id == _LOGS.c.endpoint_id)
-            .where(_LOGS.c.id == log_id, _LOGS.c.status == DeliveryStatus.PENDING,
-                   or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= now))
-            .with_for_update(skip_locked=True, of=_LOGS)).first()
+        row = conn.execute(_LOCK_ATTEMPT, {"log_id": log_id, "now": now}).first()
         if row is None:
             return "skipped"
         if row.endpoint_status == EndpointStatus.ENABLED:
@@ -232,30 +260,19 @@ def _claim(db, config, log_id: str) -> Claim | str:
 def _claim_locked(conn, config, log_id: str, row, now: datetime):
     """(lease, what to send) for the attempt ``row`` this transaction holds, or "busy"."""
     merchant_cap = config.webhook_max_in_flight_per_merchant
+    keys = {"endpoint": row.endpoint_id, "merchant": row.merchant_id}
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:es, hashtext(:endpoint)), "
-                          "pg_advisory_xact_lock(:ms, hashtext(:merchant))"),
-                     {"es": ENDPOINT_LOCK_SPACE, "endpoint": row.endpoint_id,
-                      "ms": MERCHANT_LOCK_SPACE, "merchant": row.merchant_id})
+        conn.execute(_ADVISORY_LOCKS, {"es": ENDPOINT_LOCK_SPACE, "ms": MERCHANT_LOCK_SPACE,
+                                       **keys})
     # Read after the locks: a fresh snapshot counts every claim committed before ours.
-    found = conn.execute(select(
-        _in_flight(_LOGS.c.endpoint_id, row.endpoint_id, now).label("endpoint_n"),
-        _in_flight(_LOGS.c.merchant_id, row.merchant_id, now).label("merchant_n"),
-        _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
-        _ENDPOINTS.c.previous_secret_expires_at,
-        _EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.created_at, _EVENTS.c.livemode,
-        _EVENTS.c.data)
-        .select_from(_ENDPOINTS.join(_EVENTS, _EVENTS.c.id == row.event_id))
-        .where(_ENDPOINTS.c.id == row.endpoint_id)).one()
-    mine = (_LOGS.c.id == log_id) & (_LOGS.c.status == DeliveryStatus.PENDING)
+    found = conn.execute(_WHAT_TO_SEND, {"event": row.event_id, "now": now, **keys}).one()
     if found.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
             (merchant_cap > 0 and found.merchant_n >= merchant_cap):
-        conn.execute(update(_LOGS).where(mine).values(
-            next_retry_at=now + timedelta(seconds=BUSY_RECHECK_S), updated_at=now))
+        conn.execute(_BUSY, {"log_id": log_id, "now": now,
+                             "retry_at": now + timedelta(seconds=BUSY_RECHECK_S)})
         return "busy"
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
-    conn.execute(update(_LOGS).where(mine).values(
-        claimed_until=lease, next_retry_at=lease, updated_at=now))
+    conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
     return lease, found
 
 
@@ -292,9 +309,9 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
         outcome, values["next_retry_at"] = DeliveryStatus.RETRYING, \
             now + timedelta(seconds=delay)
     with db.autocommit_connection() as conn:
-        done = conn.execute(update(_LOGS).where(
-            _LOGS.c.id == claim.log_id, _LOGS.c.status == DeliveryStatus.PENDING,
-            _LOGS.c.claimed_until == claim.lease).values(status=outcome, **values)).rowcount
+        done = conn.execute(_ANSWER, {"log_id": claim.log_id, "lease": claim.lease,
+                                      "v_status": outcome,
+                                      **{f"v_{k}": v for k, v in values.items()}}).rowcount
     if not done:
         # Our lease ran out and another worker took the attempt over; its answer counts.
         log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
