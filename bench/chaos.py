@@ -24,6 +24,7 @@ from bench.stack import (
     OUT_DIR,
     PAYMENT_WORKER_CONCURRENCY,
     PAYMENT_WORKER_POOL,
+    PAYMENT_WORKERS,
     Gunicorn,
     Stack,
     http_json,
@@ -172,16 +173,14 @@ def main() -> int:
                                      stack.api_key, {"url": receiver.url("/chaos"),
                                                      "events": ["*"]})
         assert status == 201, endpoint
-        workers = {"payments": stack.worker("payments,refunds,maintenance",
-                                            PAYMENT_WORKER_CONCURRENCY,
-                                            pool=PAYMENT_WORKER_POOL),
-                   "webhooks": stack.worker("webhooks", 16, pool="threads"),
-                   "beat": stack.beat()}
-        starters = {"payments": lambda: stack.worker("payments,refunds,maintenance",
-                                                     PAYMENT_WORKER_CONCURRENCY,
-                                                     pool=PAYMENT_WORKER_POOL),
+        def payments_worker():
+            return stack.worker("payments,refunds,maintenance", PAYMENT_WORKER_CONCURRENCY,
+                                pool=PAYMENT_WORKER_POOL)
+        payment_roles = [f"payments-{i + 1}" for i in range(PAYMENT_WORKERS)]
+        starters = {**{role: payments_worker for role in payment_roles},
                     "webhooks": lambda: stack.worker("webhooks", 16, pool="threads"),
                     "beat": stack.beat}
+        workers = {role: start() for role, start in starters.items()}
         restarts: dict[str, int] = {}
         lock = threading.Lock()
         done = threading.Event()
@@ -203,7 +202,7 @@ def main() -> int:
         threading.Thread(target=supervise, daemon=True).start()
 
         def kill_workers():
-            for role in ("payments", "payments", "payments", "webhooks"):
+            for role in (*payment_roles, payment_roles[0], "webhooks"):
                 with lock:
                     workers[role].kill(signal.SIGKILL)
                     time.sleep(1)
@@ -225,7 +224,8 @@ def main() -> int:
             fresh.port = old.port
             state["web"] = stack.track(fresh).start()
 
-        faults = [("kill -9 worker (x3 + webhooks worker)", kill_workers),
+        faults = [("kill -9 each payments worker, one again, the webhooks one",
+                   kill_workers),
                   ("stop Redis 20 s", stop_redis), ("restart PostgreSQL", restart_postgres),
                   ("kill -9 web", kill_web)]
         for name, inject in faults:

@@ -30,6 +30,7 @@ from bench.stack import (
     OUT_DIR,
     PAYMENT_WORKER_CONCURRENCY,
     PAYMENT_WORKER_POOL,
+    PAYMENT_WORKERS,
     Progress,
     Stack,
     http_json,
@@ -166,8 +167,7 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                 "status = 'completed'", p=prefix + "%")
 
         real = _drain_rate(stack, BACKLOG, completed, f"phase 2: payments run {run + 1}",
-                           lambda: stack.worker("payments", PAYMENT_WORKER_CONCURRENCY,
-                                                pool=PAYMENT_WORKER_POOL),
+                           lambda: stack.payment_workers("payments"),
                            timeout=WORKER_CAP_S)
         _reset_queues(stack)
         _publish_backlog(stack, "bench.noop", ids)
@@ -186,7 +186,8 @@ def phase_worker(stack: Stack, runs: int) -> dict:
                                                                    for s in samples])
     return {"payments_per_s": p, "noop_per_s": n,
             "ratio": round(p / n, 2) if p and n else None,
-            "worker": f"{PAYMENT_WORKER_POOL} -c {PAYMENT_WORKER_CONCURRENCY} (no-op: prefork "
+            "worker": f"{PAYMENT_WORKERS} x {PAYMENT_WORKER_POOL} -c {PAYMENT_WORKER_CONCURRENCY} "
+                      f"(no-op: prefork "
                       f"-c {WORKER_CONCURRENCY})", "backlog": BACKLOG, "runs": samples}
 
 

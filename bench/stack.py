@@ -47,10 +47,19 @@ def procfile_web_args() -> list[str]:
 
 # The web tier's settings, used for the gateway and the floor alike.
 GUNICORN_ARGS = procfile_web_args()
-# The payments worker as the Procfile runs it: a thread pool, since a payment's time is
-# mostly waiting on PostgreSQL and the provider (measured: threads -c 32 drained 2-2.7x
-# more payments/s than prefork -c 4 on the 2-core machine).
-PAYMENT_WORKER_POOL, PAYMENT_WORKER_CONCURRENCY = "threads", 32
+# The payments workers as docs/operations.md runs them: a thread pool per process, since a
+# payment's time is mostly waiting on PostgreSQL and the provider, and one process per core,
+# since one process's threads share one core (measured 2026-12-02 on 2 cores, 10,000-payment
+# backlog: 1 x threads -c 32 drained 34-37 payments/s, 2 x threads -c 16 60-66/s).
+PAYMENT_WORKER_POOL, PAYMENT_WORKER_CONCURRENCY, PAYMENT_WORKERS = "threads", 16, 2
+
+
+class WorkerGroup(list):
+    """Several worker processes started and ended together."""
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        for worker in self:
+            worker.kill(sig)
 
 
 class Gunicorn:
@@ -148,6 +157,11 @@ class Stack:
         self.track(proc)  # tracked before start: a failed start is still killed in close()
         return proc.start()
 
+    def payment_workers(self, queues: str = "payments,refunds,maintenance") -> WorkerGroup:
+        return WorkerGroup(self.worker(queues, PAYMENT_WORKER_CONCURRENCY,
+                                       pool=PAYMENT_WORKER_POOL)
+                           for _ in range(PAYMENT_WORKERS))
+
     def beat(self) -> GatewayProcess:
         return self.track(processes.beat({**self.env, "LOG_LEVEL": "INFO"})).start()
 
@@ -244,4 +258,5 @@ class Progress:
 
 
 __all__ = ["Stack", "Gunicorn", "http_json", "run_wrk", "Progress", "wait_for", "OUT_DIR",
-           "ROOT", "GUNICORN_ARGS", "PAYMENT_WORKER_POOL", "PAYMENT_WORKER_CONCURRENCY"]
+           "ROOT", "GUNICORN_ARGS", "PAYMENT_WORKER_POOL", "PAYMENT_WORKER_CONCURRENCY",
+           "PAYMENT_WORKERS", "WorkerGroup"]

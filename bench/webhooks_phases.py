@@ -11,8 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bench.receiver import ReceiverProcess, signature_ok
 from bench.stack import (
-    PAYMENT_WORKER_CONCURRENCY,
-    PAYMENT_WORKER_POOL,
     Progress,
     Stack,
     http_json,
@@ -65,8 +63,7 @@ def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
     _disable_endpoints(stack)
     receiver = stack.track(ReceiverProcess().start())
     web = stack.gunicorn("api.wsgi:app", "web-e2e")
-    procs = [stack.worker("payments,refunds,maintenance", PAYMENT_WORKER_CONCURRENCY,
-                         pool=PAYMENT_WORKER_POOL), *_start_webhook_workers(stack),
+    procs = [*stack.payment_workers(), *_start_webhook_workers(stack),
              stack.beat()]
     endpoint = _create_endpoint(stack, web, receiver.url("/e2e"), ["payment.completed"])
     sent: dict[str, float] = {}
