@@ -45,9 +45,17 @@ log = logging.getLogger(__name__)
 REPUBLISH_AFTER_S = 15
 # How long past the HTTP timeout a sending worker keeps its claim before it is presumed dead.
 LEASE_MARGIN_S = 15
-# An endpoint at its cap of requests in flight: the attempt waits this long, then the
-# dispatcher offers it again. Nothing holds a worker while it waits.
+# An endpoint or merchant at its cap of requests in flight: the attempt waits in the database
+# (nothing holds a worker), then the dispatcher offers it again. It waits half as long as it
+# has existed, from BUSY_RECHECK_S up to the HTTP timeout (when a hung request's slot frees
+# at the latest): a burst to a fast endpoint is re-offered within a second, while the
+# backlog of a merchant whose endpoints hang is offered less and less often instead of
+# filling the queue ahead of everyone else's deliveries every second.
 BUSY_RECHECK_S = 1
+
+
+def busy_wait_s(age_s: float, timeout_s: float) -> float:
+    return min(max(BUSY_RECHECK_S, age_s / 2), max(BUSY_RECHECK_S, timeout_s))
 DISPATCH_BATCH = 500
 # pg_advisory_xact_lock(key1, key2) namespace of the per-merchant in-flight count.
 MERCHANT_LOCK_SPACE = 9009
@@ -202,7 +210,7 @@ def _in_flight(column, key: str):
 # are bound parameters, so each call only binds them.
 _LOCK_ATTEMPT = (
     select(_LOGS.c.endpoint_id, _LOGS.c.merchant_id, _LOGS.c.event_id, _LOGS.c.attempt,
-           _ENDPOINTS.c.status.label("endpoint_status"))
+           _LOGS.c.created_at, _ENDPOINTS.c.status.label("endpoint_status"))
     .join_from(_LOGS, _ENDPOINTS, _ENDPOINTS.c.id == _LOGS.c.endpoint_id)
     .where(_LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
            or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= bindparam("now")))
@@ -268,8 +276,9 @@ def _claim_locked(conn, config, log_id: str, row, now: datetime):
     found = conn.execute(_WHAT_TO_SEND, {"event": row.event_id, "now": now, **keys}).one()
     if found.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
             (merchant_cap > 0 and found.merchant_n >= merchant_cap):
+        wait = busy_wait_s((now - row.created_at).total_seconds(), config.webhook_timeout_s)
         conn.execute(_BUSY, {"log_id": log_id, "now": now,
-                             "retry_at": now + timedelta(seconds=BUSY_RECHECK_S)})
+                             "retry_at": now + timedelta(seconds=wait)})
         return "busy"
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})

@@ -189,3 +189,12 @@ def test_https_goes_to_the_checked_address_and_still_verifies_the_host_name(tmp_
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_busy_attempt_waits_longer_the_longer_it_has_waited_up_to_the_timeout():
+    from shared.webhooks.delivery import BUSY_RECHECK_S, busy_wait_s
+    assert busy_wait_s(0, 10) == BUSY_RECHECK_S
+    assert busy_wait_s(1.5, 10) == BUSY_RECHECK_S
+    assert busy_wait_s(8, 10) == 4
+    assert busy_wait_s(600, 10) == 10
+    assert busy_wait_s(600, 0.5) == BUSY_RECHECK_S  # never below the recheck
