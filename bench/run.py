@@ -1,9 +1,10 @@
 """``make bench``: measured speed of the gateway on this machine, on loopback.
 
-Phases (``python -m bench.run --phases 1,2,3,4,5,6 --runs 3``):
+Phases (``python -m bench.run --phases 1,2,3,3s,4,5,6 --runs 3``):
 1. POST /api/v1/payments under wrk at 32 and 64 connections, against a naive floor app.
 2. Worker throughput draining a 10,000-payment backlog, against a no-op task.
 3. End to end: POST -> signed payment.completed at a local receiver, at a steady rate.
+   3s: the highest steady rate at which that p99 stays under 1 s (rates 10 ... 100/s).
 4. Webhook fan-out to slow receivers, then with one endpoint that never answers.
    4i (only when asked: ``--phases 4i``): another merchant's delivery latency while one merchant
    has 16 endpoints that never answer, paired with and without the per-merchant cap.
@@ -308,7 +309,7 @@ def render_markdown(report: dict) -> str:
                   f"| {w['worker']} | {w['payments_per_s']} | {w['noop_per_s']} | "
                   f"{w['ratio']} |", "", "Target: ratio >= 0.5. One run; the payments drain "
                   f"is capped at {WORKER_CAP_S} s (rate over what was processed by then).", ""]
-    for key in ("3", "4", "4i"):
+    for key in ("3", "3s", "4", "4i"):
         if key in p:
             lines += [f"## {key}. {p[key].get('title', '')}", "", "```",
                       json.dumps({k: v for k, v in p[key].items() if k != 'title'}, indent=1),
@@ -333,7 +334,7 @@ def render_markdown(report: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default="1,2,3,4,5,6")
+    parser.add_argument("--phases", default="1,2,3,3s,4,5,6")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--big", type=int, default=1_000_000)
     args = parser.parse_args(argv)
@@ -366,7 +367,7 @@ def main(argv=None) -> int:
             attempt("1-ratelimit", lambda: ratelimit_cost.measure(stack, args.runs, 5, 32))
         if "2" in phases:
             attempt("2", lambda: phase_worker(stack, args.runs))
-        if "3" in phases or "4" in phases or "4i" in phases:
+        if {"3", "3s", "4", "4i"} & set(phases):
             from bench import webhooks_phases
             missing = webhooks_phases.missing()
             if missing:
@@ -374,6 +375,8 @@ def main(argv=None) -> int:
             else:
                 if "3" in phases:
                     attempt("3", lambda: webhooks_phases.phase_end_to_end(stack))
+                if "3s" in phases:
+                    attempt("3s", lambda: webhooks_phases.phase_rate_sweep(stack))
                 if "4" in phases:
                     attempt("4", lambda: webhooks_phases.phase_fan_out(stack))
                 if "4i" in phases:

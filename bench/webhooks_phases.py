@@ -125,6 +125,24 @@ def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
             "mean_ms": round(statistics.mean(latencies) * 1000, 1) if latencies else None}
 
 
+def phase_rate_sweep(stack: Stack, rates: tuple[int, ...] = (10, 20, 40, 60, 80, 100),
+                     seconds: int = 15, p99_limit_ms: float = 1000) -> dict:
+    """Phase 3s: the highest steady rate at which every payment's ``payment.completed``
+    reaches the receiver with an end-to-end p99 under ``p99_limit_ms``. Rates go up until
+    one misses (a payment not delivered within the wait counts as a miss)."""
+    steps, best = [], None
+    for rate in rates:
+        r = phase_end_to_end(stack, rate=rate, seconds=seconds)
+        steps.append({k: r[k] for k in ("rate_target", "rate_sent", "accepted", "delivered",
+                                        "p50_ms", "p99_ms")})
+        if r["delivered"] < r["accepted"] or r["p99_ms"] is None or \
+                r["p99_ms"] >= p99_limit_ms:
+            break
+        best = rate
+    return {"title": f"Highest steady rate with end-to-end p99 under {p99_limit_ms:.0f} ms "
+                     f"({seconds} s per rate)", "best_rate": best, "steps": steps}
+
+
 # -- phase 4 ---------------------------------------------------------------------------------
 def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
                  with_dead: bool) -> dict:

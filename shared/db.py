@@ -169,6 +169,13 @@ class Database:
 
     @contextmanager
     def autocommit_connection(self) -> Iterator[Connection]:
+        """For statements atomic on their own. On SQLite, whose every transaction starts with
+        our ``BEGIN IMMEDIATE`` (which SQLAlchemy's autocommit mode would never commit), the
+        block is one ordinary transaction instead."""
+        if not self.is_postgres:
+            with self.engine.begin() as conn:
+                yield conn
+            return
         with self.autocommit_engine.connect() as conn:
             yield conn
 

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from shared.config import Config
 from shared.db import Database
@@ -67,8 +68,17 @@ _TABLES = ", ".join(t.name for t in Base.metadata.sorted_tables)
 def db(session_db):
     session_db.outbox_relay = None
     yield session_db
-    with session_db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+    # A worker process of a longer-lived fixture may still be in a transaction (a delivery
+    # retry, the sweeper); PostgreSQL then picks one side of the deadlock with our TRUNCATE
+    # to abort. When it picks the TRUNCATE, truncate again.
+    for attempt in range(5):
+        try:
+            with session_db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as exc:
+            if "deadlock detected" not in str(exc) or attempt == 4:
+                raise
 
 
 @pytest.fixture

@@ -130,3 +130,81 @@ def test_parallel_status_moves_charge_once(any_app, acme, any_db, config):
         assert session.get(Payment, pid).status == "completed"
     assert _count(any_db, SandboxCharge, SandboxCharge.reference == pid) == 1
     assert _count(any_db, Event, Event.type == "payment.completed") == 1
+
+
+def test_a_delivery_is_claimed_once_sent_signed_and_recorded_on_both_databases(
+        any_app, acme, any_db, config):
+    """The delivery path's Core statements (claim under locks, answer guarded by the lease)
+    on each database: eight workers racing for the same attempt send it once; a 500 answer
+    is recorded as ``retrying`` with its next attempt scheduled; a busy endpoint waits."""
+    import dataclasses
+    import json
+
+    from standardwebhooks import Webhook
+
+    from shared.events.service import record_event
+    from shared.webhooks import delivery
+    from shared.webhooks.models import WebhookLog
+    from tests.harness.receiver import Answer, Receiver
+
+    receiver = Receiver(Answer(200)).start()
+    try:
+        config = dataclasses.replace(config, webhook_max_in_flight_per_endpoint=1)
+        client = any_app.test_client()
+        endpoint = client.post("/api/v1/webhook_endpoints", headers=acme, json={
+            "url": receiver.url, "events": ["*"]}).get_json()
+        with any_db.transaction() as session:
+            merchant_id = session.scalar(text("SELECT merchant_id FROM webhook_endpoints"))
+            first = record_event(session, merchant_id, "payment.completed",
+                                 {"id": "pay_both1", "livemode": False}).id
+            second = record_event(session, merchant_id, "payment.failed",
+                                  {"id": "pay_both2", "livemode": False}).id
+
+        def log_of(event_id):
+            with any_db.transaction() as session:
+                return session.scalars(select(WebhookLog).where(
+                    WebhookLog.event_id == event_id)).one()
+
+        log_id = log_of(first).id
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(lambda _: delivery.deliver(any_db, config, log_id),
+                                     range(8)))
+        assert outcomes.count("succeeded") == 1
+        assert set(outcomes) <= {"succeeded", "skipped"}
+        assert len(receiver.requests) == 1
+        sent = receiver.requests[0]
+        assert json.loads(Webhook(endpoint["secret"]).verify(sent.body, {
+            k.lower(): v for k, v in sent.headers.items()}) and sent.body)["id"] == first
+        done = log_of(first)
+        assert (done.status, done.response_status, done.claimed_until) == \
+            ("succeeded", 200, None)
+
+        # One request in flight at the cap of 1: the other attempt waits, nothing is sent.
+        other = log_of(second)
+        claim = delivery._claim(any_db, config, other.id)
+        assert isinstance(claim, delivery.Claim)
+        with any_db.transaction() as session:
+            extra = record_event(session, merchant_id, "payment.canceled",
+                                 {"id": "pay_both3", "livemode": False}).id
+        assert delivery._claim(any_db, config, log_of(extra).id) == "busy"
+        receiver.default = Answer(500)
+        result = delivery.http_sender.post(claim.url, claim.body, claim.headers, 5, False)
+        assert delivery._record(any_db, config, claim, result) == "retrying"
+        retried = log_of(second)
+        assert (retried.status, retried.response_status, retried.claimed_until) == \
+            ("retrying", 500, None)
+        assert retried.next_retry_at is not None
+        # Recording the same answer again (a lease that is no longer ours) changes nothing.
+        assert delivery._record(any_db, config, claim, result) == "skipped"
+    finally:
+        receiver.stop()
+
+
+def test_every_provider_call_is_recorded_on_both_databases(any_app, acme, any_db, config):
+    from shared.providers.models import TransactionAttempt
+    pid = _pay(any_app, acme, 1_000, any_db, config)
+    assert process_payment(any_db, config, pid) == "completed"
+    with any_db.transaction() as session:
+        attempts = session.scalars(select(TransactionAttempt).where(
+            TransactionAttempt.payment_id == pid)).all()
+    assert [(a.operation, a.outcome) for a in attempts] == [("create_payment", "succeeded")]
