@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
+from sqlalchemy import Table
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from shared.db import utcnow
@@ -38,7 +39,7 @@ class ProviderAnswer(Protocol):
 
 
 T = TypeVar("T", bound=ProviderAnswer)
-_INSERT_ATTEMPT = TransactionAttempt.__table__.insert()
+_INSERT_ATTEMPT = cast(Table, TransactionAttempt.__table__).insert()
 
 
 def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outcome: str,

@@ -23,8 +23,9 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -183,7 +184,8 @@ class Claim:
     attempt: int
 
 
-_LOGS, _ENDPOINTS, _EVENTS = WebhookLog.__table__, WebhookEndpoint.__table__, Event.__table__
+_LOGS, _ENDPOINTS, _EVENTS = (cast(Table, model.__table__)
+                              for model in (WebhookLog, WebhookEndpoint, Event))
 # pg_advisory_xact_lock(key1, key2) namespace of the per-endpoint in-flight count.
 ENDPOINT_LOCK_SPACE = 9008
 
@@ -301,9 +303,10 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
     failed); an attempt that ends the delivery (dead, or a 410 that disables the endpoint)
     goes through ``_record_final`` with its counter and alert."""
     now = utcnow()
-    values = dict(response_status=result.status, response_ms=result.duration_ms,
-                  response_body=result.body, claimed_until=None, updated_at=now,
-                  error=result.error[:500] if result.error else None)
+    error = result.error[:500] if result.error else None
+    values: dict[str, object] = dict(
+        response_status=result.status, response_ms=result.duration_ms,
+        response_body=result.body, claimed_until=None, updated_at=now, error=error)
     if result.succeeded:
         outcome, values["next_retry_at"] = DeliveryStatus.SUCCEEDED, None
     elif result.status == 410:
@@ -314,7 +317,7 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
         delay = retry_delay(config.webhook_retry_schedule, claim.attempt,
                             result.retry_after_s)
         if delay is None:
-            return _record_final(db, claim, values, values["error"], gone=False)
+            return _record_final(db, claim, values, error, gone=False)
         outcome, values["next_retry_at"] = DeliveryStatus.RETRYING, \
             now + timedelta(seconds=delay)
     with db.autocommit_connection() as conn:
