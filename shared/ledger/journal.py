@@ -57,6 +57,14 @@ def check_balanced(entry: Entry) -> None:
                               f"{credits}")
 
 
+def _by_book(keys: list[tuple[str, str, bool, str]]) -> dict[tuple, list[str]]:
+    """(merchant, currency, livemode, kind) keys grouped by (merchant, currency, livemode)."""
+    groups: dict[tuple, list[str]] = {}
+    for merchant_id, currency, livemode, kind in keys:
+        groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+    return groups
+
+
 class Posting:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -71,9 +79,7 @@ class Posting:
         """Lock (merchant, currency, livemode, kind) accounts in id order; returns them,
         creating the missing ones first. The usual case (one merchant, currency and mode,
         accounts already there) is a single SELECT ... FOR UPDATE."""
-        groups: dict[tuple, list[str]] = {}
-        for merchant_id, currency, livemode, kind in keys:
-            groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+        groups = _by_book(keys)
         if len(groups) == 1:
             ((merchant_id, currency, livemode), kinds), = groups.items()
             rows = self._locked(
@@ -82,11 +88,7 @@ class Posting:
             found = {(r.merchant_id, r.currency, r.livemode, r.kind): r for r in rows}
             if len(found) == len(set(keys)):
                 return found
-        ids: dict[tuple, int] = {}
-        for (merchant_id, currency, livemode), kinds in sorted(groups.items()):
-            for kind, account_id in chart.ensure_accounts(
-                    self.session, merchant_id, currency, livemode, kinds).items():
-                ids[(merchant_id, currency, livemode, kind)] = account_id
+        ids = self.account_ids(groups)
         by_id = {row.id: row for row in self._locked(LedgerAccount.id.in_(ids.values()))}
         return {key: by_id[account_id] for key, account_id in ids.items()}
 
@@ -146,12 +148,9 @@ class Posting:
         self._add_totals([e for e, _ in written], now)
         return [e for e, _ in written]
 
-    def account_ids(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, int]:
-        """The ids of these (merchant, currency, livemode, kind) accounts, creating the missing
-        ones; nothing locked."""
-        groups: dict[tuple, list[str]] = {}
-        for merchant_id, currency, livemode, kind in keys:
-            groups.setdefault((merchant_id, currency, livemode), []).append(kind)
+    def account_ids(self, groups: dict[tuple, list[str]]) -> dict[tuple, int]:
+        """The ids of the accounts of ``groups`` ((merchant, currency, livemode) -> kinds), by
+        (merchant, currency, livemode, kind), creating the missing ones; nothing locked."""
         ids: dict[tuple, int] = {}
         for (merchant_id, currency, livemode), kinds in sorted(groups.items()):
             for kind, account_id in chart.ensure_accounts(
@@ -171,7 +170,7 @@ class Posting:
         if locked is not None and all(k in locked for k in keys):
             ids = {k: locked[k].id for k in keys}
         else:
-            ids = self.account_ids(keys)
+            ids = self.account_ids(_by_book(keys))
         params: dict = {"now": utcnow(), "account_ids": sorted(set(ids.values()))}
         entry_rows, line_rows, total_rows = [], [], []
         for i, e in enumerate(entries):

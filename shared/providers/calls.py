@@ -14,7 +14,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from shared.db import utcnow
 from shared.errors import ProviderConfigError, ProviderError, ProviderTransientError
 from shared.metrics import PROVIDER_CALLS
-from shared.providers import alerts
+from shared.providers import alerts, integrity
 from shared.providers.base import Outcome
 from shared.providers.integrity import AskedFor, IntegrityMismatch, check_integrity
 from shared.providers.models import TransactionAttempt
@@ -22,20 +22,13 @@ from shared.providers.models import TransactionAttempt
 log = logging.getLogger(__name__)
 
 
-class ProviderAnswer(Protocol):
-    """What ``call_provider`` records of a provider's answer (PaymentResult, RefundResult)."""
+class ProviderAnswer(integrity.ProviderAnswer, Protocol):
+    """What ``call_provider`` records of a provider's answer (PaymentResult, RefundResult):
+    what the integrity check reads, and the outcome."""
     @property
     def outcome(self) -> Outcome: ...
     @property
     def failure_code(self) -> str | None: ...
-    @property
-    def amount(self) -> int | None: ...
-    @property
-    def currency(self) -> str | None: ...
-    @property
-    def request(self) -> dict: ...
-    @property
-    def response(self) -> dict: ...
 
 
 T = TypeVar("T", bound=ProviderAnswer)

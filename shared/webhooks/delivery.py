@@ -249,14 +249,13 @@ def _claim(db, config, log_id: str) -> Claim | str:
     are serialised by transaction-level advisory locks, one per endpoint and one per
     merchant, taken in that order; SQLite serialises writers anyway."""
     now = utcnow()
-    claimed: tuple | str = "skipped"
     with db.engine.begin() as conn:
         row = conn.execute(_LOCK_ATTEMPT, {"log_id": log_id, "now": now}).first()
         if row is None:
             return "skipped"
-        if row.endpoint_status == EndpointStatus.ENABLED:
-            claimed = _claim_locked(conn, config, log_id, row, now)
-    if row.endpoint_status != EndpointStatus.ENABLED:
+        claimed = _claim_locked(conn, config, log_id, row, now) \
+            if row.endpoint_status == EndpointStatus.ENABLED else None
+    if claimed is None:
         return _dead_endpoint(db, log_id)
     if isinstance(claimed, str):
         return claimed
@@ -324,19 +323,20 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
         done = conn.execute(_ANSWER, {"log_id": claim.log_id, "lease": claim.lease,
                                       "v_status": outcome,
                                       **{f"v_{k}": v for k, v in values.items()}}).rowcount
-    if not done:
-        # Our lease ran out and another worker took the attempt over; its answer counts.
-        log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
-        return "skipped"
-    return outcome
+    return outcome if done else _lease_lost(claim)
+
+
+def _lease_lost(claim: Claim) -> str:
+    # Our lease ran out and another worker took the attempt over; its answer counts.
+    log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
+    return "skipped"
 
 
 def _record_final(db, claim: Claim, values: dict, error: str | None, gone: bool) -> str:
     with db.transaction() as session:
         row = session.get(WebhookLog, claim.log_id, with_for_update=True)
         if row is None or row.status != DeliveryStatus.PENDING or row.claimed_until != claim.lease:
-            log.warning("webhook attempt %s: lease lost, result not recorded", claim.log_id)
-            return "skipped"
+            return _lease_lost(claim)
         for name, value in values.items():
             setattr(row, name, value)
         if gone:
