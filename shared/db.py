@@ -10,6 +10,7 @@ This module imports no domain: every mapper must be configured before the first 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -109,8 +111,36 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection back in use within this long is trusted without a ping.
+PING_AFTER_IDLE_S = 1.0
+
+
+def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> None:
+    """``pool_pre_ping`` for connections that sat idle in the pool, not for every checkout:
+    under load a connection comes back within milliseconds and the ping would be one more
+    round trip per transaction (measured: ~5 % of an API worker's CPU on POST /payments).
+    A connection that dies while in use (PostgreSQL restarted mid-request) fails that one
+    statement, and SQLAlchemy then invalidates every connection the pool had opened before."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy) -> None:
+        at = record.info.get("checked_in_at")
+        if at is None or time.monotonic() - at < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool replaces it with a fresh connection
+            raise DisconnectionError("idle connection failed its ping") from exc
 
 
 def sqlite_write_lock_at_begin(engine: Engine) -> None:

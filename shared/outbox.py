@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, select, text, update
+from sqlalchemy import Index, String, bindparam, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
@@ -56,6 +56,11 @@ def enqueue(session: Session, job: Job, args: list) -> OutboxMessage:
     return message
 
 
+_MARK_PUBLISHED = (update(OutboxMessage)
+                   .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+                   .values(published_at=bindparam("now")))
+
+
 class OutboxRelay:
     """Publishes committed outbox rows. One per process; ``publish`` is set by whoever owns a
     broker connection (the API process, a worker).
@@ -67,13 +72,18 @@ class OutboxRelay:
     """
 
     def __init__(self, db, publish: PublishFn | None = None, background: bool = False,
-                 pause_s: float = 5.0, publish_many: PublishManyFn | None = None) -> None:
+                 pause_s: float = 5.0, publish_many: PublishManyFn | None = None,
+                 mark_every_s: float = 0.25) -> None:
         self.db = db
         self.publish = publish
         # Optional: publishes a whole batch in one broker round trip (shared.broker).
         self.publish_many = publish_many
         self.background = background
         self.pause_s = pause_s
+        # The background thread marks what it published in one UPDATE per this interval
+        # rather than one per commit (well inside relay_pending's ``older_than_s``: a row
+        # published but not yet marked when the process dies is published again, harmlessly).
+        self.mark_every_s = mark_every_s
         self._paused_until = 0.0
         self._queue: queue.SimpleQueue | None = None
         self._thread_pid: int | None = None
@@ -100,35 +110,47 @@ class OutboxRelay:
         pending.put(rows)
 
     def _drain(self, pending: queue.SimpleQueue) -> None:
+        unmarked: list[int] = []   # published, not yet marked published in the database
+        mark_due = 0.0
         while True:
-            batch = pending.get()
-            # Under load several commits are waiting: publish them together and mark them
-            # published with one UPDATE instead of one per request.
+            try:
+                batch = pending.get(timeout=max(0.0, mark_due - time.monotonic())
+                                    if unmarked else None)
+            except queue.Empty:
+                batch = []
+            # Under load several commits are waiting: publish them together.
             while len(batch) < 200:
                 try:
                     batch = batch + pending.get_nowait()
                 except queue.Empty:
                     break
-            if time.monotonic() < self._paused_until:
-                continue  # broker recently down: relay_pending publishes these
-            try:
-                self._publish_and_mark([OutboxMessage(id=i, task=t, args=a, queue=q)
-                                        for i, t, a, q in batch])
-            except Exception:
-                log.exception("outbox relay thread")
+            if batch and time.monotonic() >= self._paused_until:
+                try:
+                    published = self._publish_all([OutboxMessage(id=i, task=t, args=a, queue=q)
+                                                   for i, t, a, q in batch])
+                except Exception:
+                    log.exception("outbox relay thread")
+                    published = []
+                if published and not unmarked:
+                    mark_due = time.monotonic() + self.mark_every_s
+                unmarked += published
+            # else: broker recently down; relay_pending publishes these.
+            if unmarked and (time.monotonic() >= mark_due or len(unmarked) >= 1000):
+                self._mark_published(unmarked)
+                unmarked = []
 
     def _publish_and_mark(self, messages: list[OutboxMessage]) -> None:
         published = self._publish_all(messages)
         if published:
-            try:
-                with self.db.engine.begin() as conn:
-                    conn.execute(update(OutboxMessage)
-                                 .where(OutboxMessage.id.in_(published))
-                                 .values(published_at=utcnow()))
-            except Exception:
-                # The job is on the broker; at worst the periodic relay publishes it again.
-                log.warning("outbox: could not mark %d rows published", len(published),
-                            exc_info=True)
+            self._mark_published(published)
+
+    def _mark_published(self, ids: list[int]) -> None:
+        try:
+            with self.db.engine.begin() as conn:
+                conn.execute(_MARK_PUBLISHED, {"ids": ids, "now": utcnow()})
+        except Exception:
+            # The jobs are on the broker; at worst the periodic relay publishes them again.
+            log.warning("outbox: could not mark %d rows published", len(ids), exc_info=True)
 
     def _publish_all(self, messages: Iterable[OutboxMessage]) -> list[int]:
         published: list[int] = []

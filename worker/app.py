@@ -64,16 +64,15 @@ class GatewayTask(Task):
             with GatewayTask._building:
                 if process.get("pid") != os.getpid():
                     reset_runtime()
-                    # No pre-ping round trip per checkout (a payment checks out 4
-                    # connections): a connection that died with a PostgreSQL restart fails
-                    # its task with an OperationalError, the pool is invalidated, and the
-                    # task retries. The pool keeps a connection per thread of the largest
-                    # pool we run (-c 32): a smaller pool closes every overflow connection it
-                    # gets back and opens a new one (a PostgreSQL backend) a moment later.
+                    # Pings only connections that sat idle (shared.db.ping_idle_connections):
+                    # one that died in use with a PostgreSQL restart fails its task with an
+                    # OperationalError, the pool is invalidated, and the task retries. The
+                    # pool keeps a connection per thread of the largest pool we run (-c 32):
+                    # a smaller pool closes every overflow connection it gets back and opens
+                    # a new one (a PostgreSQL backend) a moment later.
                     process["runtime"] = build_runtime(worker_config(), celery_app=self.app,
                                                        pool_size=WORKER_DB_POOL_SIZE,
-                                                       max_overflow=WORKER_DB_MAX_OVERFLOW,
-                                                       pool_pre_ping=False)
+                                                       max_overflow=WORKER_DB_MAX_OVERFLOW)
                     process["pid"] = os.getpid()
         return process["runtime"]
 

@@ -31,7 +31,7 @@ from shared.config import Config
 from shared.db import utcnow
 from shared.errors import GatewayError
 from shared.idempotency.service import KeyToStore
-from shared.ids import new_id
+from shared.ids import new_id, new_ids
 from shared.merchants.livemode import choose_provider
 from shared.payments.states import PaymentStatus
 from shared.providers.registry import get_provider
@@ -163,7 +163,7 @@ def insert_payment(db, config: Config, merchant_id: str, data: dict,
         "process_task": PROCESS_TASK, "process_args": json.dumps([payment_id]),
         "process_queue": PROCESS_QUEUE, "deliver_task": jobs.DELIVER_WEBHOOK.name,
         "webhooks_queue": jobs.DELIVER_WEBHOOK.queue,
-        "log_ids": [new_id("webhook_log") for _ in range(MAX_ENDPOINTS_PER_MERCHANT)],
+        "log_ids": new_ids("webhook_log", MAX_ENDPOINTS_PER_MERCHANT),
         "republish_at": now + timedelta(seconds=delivery.REPUBLISH_AFTER_S),
         "livemode": livemode, "audited": audit is not None,
     }

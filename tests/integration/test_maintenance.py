@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 
 from shared.db import utcnow
+from shared.jobs import PROCESS_PAYMENT
 from shared.maintenance import sweep_stuck_work
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxMessage, OutboxRelay, enqueue
 from shared.payments.models import Payment
 from shared.provider_events.models import ProviderEvent
 from tests.factories import create_payment
+from tests.harness.processes import wait_for
 
 
 def jobs(db, task):
@@ -145,3 +147,36 @@ def test_sweeper_backs_off_per_item(client, merchant, db, config):
     assert sweeps == 2 and 2 * base - 5 < wait <= 2 * base
     assert [backoff_delay_s(10, n) for n in (1, 2, 3, 4)] == [10, 20, 40, 80]
     assert backoff_delay_s(10, 50) == 600  # capped
+
+
+def test_the_background_relay_publishes_each_commit_and_marks_them_together(db):
+    """Each commit's rows reach the broker at once; the publisher thread marks them published
+    with one UPDATE per interval instead of one per commit."""
+    sent: list[list] = []
+    relay = OutboxRelay(db, publish=lambda *a: None, background=True, mark_every_s=0.3,
+                        publish_many=lambda messages: sent.extend(m[1] for m in messages))
+    marks: list[str] = []
+
+    def count_marks(_conn, _cursor, statement, *_):
+        if statement.startswith("UPDATE outbox"):
+            marks.append(statement)
+
+    previous, db.outbox_relay = db.outbox_relay, relay
+    event.listen(db.engine, "before_cursor_execute", count_marks)
+    try:
+        for i in range(20):
+            with db.transaction() as session:
+                enqueue(session, PROCESS_PAYMENT, [f"pay_{i}"])
+        wait_for(lambda: len(sent) == 20, 5, message="every commit published")
+        wait_for(lambda: unmarked_count(db) == 0, 5, message="all marked published")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_marks)
+        db.outbox_relay = previous
+    assert sorted(sent) == sorted([f"pay_{i}"] for i in range(20))
+    assert 1 <= len(marks) < 20
+
+
+def unmarked_count(db) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.published_at.is_(None)))

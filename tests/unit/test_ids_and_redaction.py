@@ -21,3 +21,23 @@ def test_redaction_masks_secrets_and_card_numbers():
     for secret in ("sk_abcdefghijklmnop", "QUJDREVGRw==", "abc.def.ghi", "4242 4242 4242 4242",
                    "K5wT0ZkqWb3Kp7QzZ1x9bXh0YWxsb3dlZA=="):
         assert secret not in text
+
+
+def test_the_encoding_is_crockford_base32_five_bits_a_character():
+    from shared.ids import _ALPHABET, _encode
+    for value, length in ((0, 10), (2**50 - 1, 10), (123456789012345678901234, 16), (31, 1),
+                          (2**79 + 12345, 16), (987654321, 7)):
+        one_at_a_time, v = [], value
+        for _ in range(length):
+            one_at_a_time.append(_ALPHABET[v & 31])
+            v >>= 5
+        assert _encode(value, length) == "".join(reversed(one_at_a_time))
+
+
+def test_a_batch_of_ids_is_distinct_and_sorts_in_the_order_made():
+    from shared.ids import new_id, new_ids
+    before = new_id("webhook_log")
+    batch = new_ids("webhook_log", 16)
+    after = new_id("webhook_log")
+    assert len(set(batch)) == 16 and all(i.startswith("whl_") for i in batch)
+    assert [before, *batch, after] == sorted([before, *batch, after])
