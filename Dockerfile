@@ -10,4 +10,4 @@ ENV PORT=8000
 EXPOSE 8000
 # The Procfile's web process: PORT and WEB_CONCURRENCY from the environment; the access log
 # (without credentials) comes from api/gunicorn_conf.py.
-CMD ["sh", "-c", "exec gunicorn -c python:api.gunicorn_conf --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads 4 api.wsgi:app"]
+CMD ["sh", "-c", "exec gunicorn -c python:api.gunicorn_conf --bind 0.0.0.0:${PORT:-8000} --workers ${WEB_CONCURRENCY:-4} --worker-class gthread --threads ${WEB_THREADS:-2} api.wsgi:app"]

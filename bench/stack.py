@@ -32,7 +32,7 @@ def procfile_web_args() -> list[str]:
         line = next(raw for raw in (ROOT / "Procfile").read_text().splitlines()
                     if raw.startswith("web:"))
     except (OSError, StopIteration):
-        return ["-w", "4", "-k", "gthread", "--threads", "4"]
+        return ["-w", "4", "-k", "gthread", "--threads", "2"]
     tokens = shlex.split(re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", line[len("web:"):]))
     args, skip = [], False
     for token in tokens[1:-1]:  # drop "gunicorn" and the app
