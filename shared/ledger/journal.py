@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import case, select, text, update
+from sqlalchemy import TextClause, case, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -232,7 +233,7 @@ class Posting:
                   WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
                   RETURNING a.id){totals_cte}
             SELECT source_id, kind FROM e"""
-        written = set(self.session.execute(text(statement), params).all())
+        written = set(self.session.execute(_text(statement), params).all())
         for account in (locked or {}).values():
             self.session.expire(account, ["balance"])
         return [e for e in entries if (e.source_id, e.kind) in written]
@@ -262,3 +263,10 @@ _TOTAL_COLUMNS = ("gross", "refunds", "fees", "payouts", "payment_count", "refun
 
 def _zeroes(values: dict[str, int]) -> dict[str, int]:
     return {c: values.get(c, 0) for c in _TOTAL_COLUMNS}
+
+
+@lru_cache(maxsize=64)
+def _text(statement: str) -> TextClause:
+    """One TextClause per statement shape (a payment's posting is always the same shape):
+    building one parses the SQL for its bind parameters each time."""
+    return text(statement)

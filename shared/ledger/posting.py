@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shared.db import at_commit, utcnow
@@ -24,13 +26,21 @@ from shared.ledger.models import BalanceTransaction
 from shared.ledger.states import BalanceTransactionStatus
 
 
+def _insert_txn_statement(insert):
+    return (insert(BalanceTransaction)
+            .on_conflict_do_nothing(index_elements=["source_id", "type"])
+            .returning(BalanceTransaction.id))
+
+
+# Built once per dialect; the values are bound at execution.
+_INSERT_TXN = {"postgresql": _insert_txn_statement(pg_insert),
+               "sqlite": _insert_txn_statement(sqlite_insert)}
+
+
 def _insert_txn(session: Session, **values) -> bool:
     """Insert a balance transaction unless one exists for (source, type); True if inserted."""
-    insert = chart.dialect_insert(session)
-    inserted = session.execute(insert(BalanceTransaction).values(**values)
-                               .on_conflict_do_nothing(index_elements=["source_id", "type"])
-                               .returning(BalanceTransaction.id)).scalar()
-    return inserted is not None
+    statement = _INSERT_TXN[session.get_bind().dialect.name]
+    return session.execute(statement, values).scalar() is not None
 
 
 def payment_completed(session: Session, payment) -> None:

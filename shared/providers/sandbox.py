@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,6 +46,17 @@ def _instrument(method: Mapping) -> str:
     return str(method.get("token") or method.get("vpa") or method.get("type") or "")
 
 
+def _upsert(insert):
+    table = cast(Table, SandboxCharge.__table__)
+    return (insert(table).on_conflict_do_update(index_elements=["kind", "reference"],
+                                                set_={"calls": table.c.calls + 1})
+            .returning(*table.c))
+
+
+# A repeated call with the same key counts and returns the first answer (calls > 1).
+_RECORD = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+
+
 class SandboxProvider:
     name = "sandbox"
 
@@ -61,24 +73,15 @@ class SandboxProvider:
 
     def _record(self, kind: str, reference: str, amount: int, currency: str, outcome: Outcome,
                 instrument: str | None) -> tuple[SandboxCharge, bool]:
-        """Insert the ledger row once; later calls only count. Returns (row, first call?)."""
-        insert = pg_insert if self.db.is_postgres else sqlite_insert
-        with self.db.transaction() as session:
-            inserted = session.execute(
-                insert(SandboxCharge).values(
-                    kind=kind, reference=reference, amount=amount, currency=currency,
-                    outcome=outcome.value, instrument=instrument, calls=1,
-                    created_at=utcnow())
-                .on_conflict_do_nothing(index_elements=["kind", "reference"])
-                .returning(SandboxCharge.id)).first()
-            if inserted is None:
-                session.execute(update(SandboxCharge)
-                                .where(SandboxCharge.kind == kind,
-                                       SandboxCharge.reference == reference)
-                                .values(calls=SandboxCharge.calls + 1))
-            row = session.scalars(select(SandboxCharge).where(
-                SandboxCharge.kind == kind, SandboxCharge.reference == reference)).one()
-        return row, inserted is not None
+        """Insert the ledger row once; later calls only count. Returns (row, first call?).
+        One autocommitted upsert, as a provider records a charge on its side."""
+        statement = _RECORD[self.db.engine.dialect.name]
+        with self.db.autocommit_connection() as conn:
+            row = conn.execute(statement, dict(
+                kind=kind, reference=reference, amount=amount, currency=currency,
+                outcome=outcome.value, instrument=instrument, calls=1,
+                created_at=utcnow())).one()
+        return cast(SandboxCharge, row), row.calls == 1
 
     def _find(self, kind: str, reference: str) -> SandboxCharge | None:
         with self.db.transaction() as session:

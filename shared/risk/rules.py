@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.risk import velocity
@@ -65,14 +65,20 @@ def evaluate(session: Session, config, payment) -> RiskDecision:
     return decision
 
 
+# Built once: the entries of the merchant's list whose value is one of the payment's signals
+# (the kind is matched below, so one statement shape serves every combination of signals).
+_BLOCKLIST_MATCHES = select(BlocklistEntry.type, BlocklistEntry.value).where(
+    BlocklistEntry.merchant_id == bindparam("merchant_id"),
+    BlocklistEntry.value.in_(bindparam("values", expanding=True)))
+
+
 def _blocklisted(session: Session, merchant_id: str, signals: dict[str, str]) -> list[str]:
     if not signals:
         return []
-    matches = session.scalars(select(BlocklistEntry.type).where(
-        BlocklistEntry.merchant_id == merchant_id,
-        or_(*[and_(BlocklistEntry.type == kind, BlocklistEntry.value == value)
-              for kind, value in signals.items()]))).all()
-    return [f"blocklist:{kind}" for kind in sorted(set(matches))]
+    matches = session.execute(_BLOCKLIST_MATCHES, {
+        "merchant_id": merchant_id, "values": sorted(set(signals.values()))}).all()
+    return [f"blocklist:{kind}" for kind in sorted({kind for kind, value in matches
+                                                   if signals.get(kind) == value})]
 
 
 def _over_amount_limit(session: Session, payment) -> bool:
