@@ -9,9 +9,9 @@ so its credit-minus-debit balance is negative). All balances together always sum
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.ledger.models import LedgerAccount
@@ -36,15 +36,22 @@ def dialect_insert(session: Session) -> Callable[..., Any]:
     return sqlite_insert
 
 
+_ACCOUNTS = cast(Table, LedgerAccount.__table__)
+_ACCOUNT_IDS = select(_ACCOUNTS.c.kind, _ACCOUNTS.c.id).where(
+    _ACCOUNTS.c.merchant_id == bindparam("merchant_id"),
+    _ACCOUNTS.c.currency == bindparam("currency"),
+    _ACCOUNTS.c.livemode == bindparam("livemode"),
+    _ACCOUNTS.c.kind.in_(bindparam("kinds", expanding=True)))
+
+
 def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode: bool,
                     kinds: list[str]) -> dict[str, int]:
     """The ids of these accounts, creating the missing ones (concurrently safe: a unique index
     and ON CONFLICT DO NOTHING, in a fixed order so two creators cannot deadlock)."""
     wanted = sorted(set(kinds))
-    query = select(LedgerAccount.kind, LedgerAccount.id).where(
-        LedgerAccount.merchant_id == merchant_id, LedgerAccount.currency == currency,
-        LedgerAccount.livemode == livemode, LedgerAccount.kind.in_(wanted))
-    found = dict(session.execute(query).all())
+    params = {"merchant_id": merchant_id, "currency": currency, "livemode": livemode,
+              "kinds": wanted}
+    found = dict(session.execute(_ACCOUNT_IDS, params).all())
     missing = [k for k in wanted if k not in found]
     if missing:
         insert = dialect_insert(session)
@@ -52,7 +59,7 @@ def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode:
             session.execute(insert(LedgerAccount).values(
                 merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,
                 balance=0).on_conflict_do_nothing())
-        found = dict(session.execute(query).all())
+        found = dict(session.execute(_ACCOUNT_IDS, params).all())
     return found
 
 

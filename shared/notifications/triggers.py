@@ -10,8 +10,10 @@ payment), so notifications sit below the payments and refunds that call it.
 from __future__ import annotations
 
 import logging
+from typing import cast
 from urllib.parse import urlsplit
 
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.money import to_major_string
@@ -20,6 +22,9 @@ from shared.notifications.models import NotificationSettings
 
 log = logging.getLogger(__name__)
 
+_SETTINGS = cast(Table, NotificationSettings.__table__)
+_RECEIPTS_ON = select(_SETTINGS.c.customer_email_receipts, _SETTINGS.c.customer_sms_receipts
+                      ).where(_SETTINGS.c.merchant_id == bindparam("merchant_id"))
 _RECEIPT_EVENTS = {"payment.completed": "payment.receipt", "refund.completed": "refund.receipt"}
 
 
@@ -36,7 +41,7 @@ def on_event(session: Session, merchant_id: str, event_type: str, obj: dict,
     kind = _RECEIPT_EVENTS.get(event_type)
     if kind is None:
         return
-    settings = session.get(NotificationSettings, merchant_id)
+    settings = session.execute(_RECEIPTS_ON, {"merchant_id": merchant_id}).first()
     if settings is None or not (settings.customer_email_receipts or
                                 settings.customer_sms_receipts):
         return  # receipts are off unless the merchant turned them on

@@ -18,6 +18,7 @@ from shared.events.service import record_event
 from shared.ledger import posting as ledger_posting
 from shared.notifications import triggers as notification_triggers
 from shared.orders import service as order_service
+from shared.payments.locked import LockedPayment, PaymentRow
 from shared.payments.models import Payment
 from shared.payments.review import flag_after_provider_mismatch
 from shared.payments.states import PaymentStatus, payment_can_move
@@ -29,7 +30,7 @@ from shared.representation import payment_object
 from shared.risk import rules as risk_rules
 
 
-def move_payment(session: Session, payment: Payment, new_status: str, event_type: str) -> bool:
+def move_payment(session: Session, payment: PaymentRow, new_status: str, event_type: str) -> bool:
     """Compare-and-set under the caller's row lock; writes the event. False if not allowed."""
     if not payment_can_move(payment.status, new_status):
         return False
@@ -41,7 +42,7 @@ def move_payment(session: Session, payment: Payment, new_status: str, event_type
     return True
 
 
-def apply_payment_result(session: Session, payment: Payment, result: PaymentResult) -> bool:
+def apply_payment_result(session: Session, payment: PaymentRow, result: PaymentResult) -> bool:
     """Apply a provider's answer to a locked payment, forward only. Returns True if it changed
     the status. A late or out-of-order answer (a failure after completion) changes nothing.
     The answer passed ``check_integrity`` where it arrived (``call_provider``, inbound
@@ -71,7 +72,7 @@ def apply_payment_result(session: Session, payment: Payment, result: PaymentResu
     return False
 
 
-def _request(payment: Payment, config) -> PaymentRequest:
+def _request(payment: PaymentRow, config) -> PaymentRequest:
     return PaymentRequest(
         payment_id=payment.id, amount=payment.amount, currency=payment.currency,
         method=dict(payment.payment_method or {}), customer=payment.customer,
@@ -82,7 +83,7 @@ def _request(payment: Payment, config) -> PaymentRequest:
 def process_payment(db, config, payment_id: str) -> str:
     """The worker's job for one payment. Safe to run any number of times."""
     with db.transaction() as session:
-        payment = session.get(Payment, payment_id, with_for_update=True)
+        payment = LockedPayment.lock(session, payment_id)
         if payment is None:
             return "missing"
         if payment.status == PaymentStatus.PENDING:
@@ -91,8 +92,10 @@ def process_payment(db, config, payment_id: str) -> str:
             return f"already {payment.status}"
         if risk_rules.evaluate(session, config, payment).blocked:  # before any provider call
             move_payment(session, payment, PaymentStatus.FAILED, "payment.failed")
+            payment.save(session)
             return "failed risk_blocked"
         payment.attempts += 1
+        payment.save(session)
         provider_payment_id = payment.provider_payment_id
         expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
         request = _request(payment, config)
@@ -131,8 +134,9 @@ def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
     """The worker's second transaction: apply the provider's answer to the locked payment
     (forward only), with its event and, for a completed payment, the order's update."""
     with db.transaction() as session:
-        payment = session.get(Payment, payment_id, with_for_update=True)
+        payment = LockedPayment.lock(session, payment_id)
         if payment is None:
             raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
         changed = apply_payment_result(session, payment, result)
+        payment.save(session)
         return payment.status if changed else f"unchanged {payment.status}"

@@ -13,12 +13,13 @@ once is never evaluated again (a redelivered job reads the stored decision).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from shared.risk import velocity
-from shared.risk.models import BlocklistEntry, RiskSettings
+from shared.risk.models import BLOCKLIST_TYPES, BlocklistEntry, RiskSettings
 from shared.risk.signals import payment_signals
 
 BLOCKED_CODE = "risk_blocked"
@@ -65,20 +66,22 @@ def evaluate(session: Session, config, payment) -> RiskDecision:
     return decision
 
 
-# Built once: the entries of the merchant's list whose value is one of the payment's signals
-# (the kind is matched below, so one statement shape serves every combination of signals).
-_BLOCKLIST_MATCHES = select(BlocklistEntry.type, BlocklistEntry.value).where(
-    BlocklistEntry.merchant_id == bindparam("merchant_id"),
-    BlocklistEntry.value.in_(bindparam("values", expanding=True)))
+_BLOCKLIST = cast(Table, BlocklistEntry.__table__)
+# Built once, one shape for every combination of signals (a kind the payment does not carry
+# is bound to NULL, which matches nothing).
+_BLOCKLIST_MATCHES = select(_BLOCKLIST.c.type).where(
+    _BLOCKLIST.c.merchant_id == bindparam("merchant_id"),
+    or_(*[and_(_BLOCKLIST.c.type == kind, _BLOCKLIST.c.value == bindparam(kind))
+          for kind in BLOCKLIST_TYPES]))
 
 
 def _blocklisted(session: Session, merchant_id: str, signals: dict[str, str]) -> list[str]:
     if not signals:
         return []
     matches = session.execute(_BLOCKLIST_MATCHES, {
-        "merchant_id": merchant_id, "values": sorted(set(signals.values()))}).all()
-    return [f"blocklist:{kind}" for kind in sorted({kind for kind, value in matches
-                                                   if signals.get(kind) == value})]
+        "merchant_id": merchant_id, **{kind: signals.get(kind) for kind in BLOCKLIST_TYPES}
+    }).scalars().all()
+    return [f"blocklist:{kind}" for kind in sorted(set(matches))]
 
 
 def _over_amount_limit(session: Session, payment) -> bool:

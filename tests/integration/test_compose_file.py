@@ -95,7 +95,8 @@ def test_every_provider_setting_and_the_public_url_are_passed(compose):
 
 
 def test_the_named_commands_start_and_serve_a_payment(compose, postgres, redis_server,
-                                                      flush_redis, tmp_path):
+                                                      flush_redis, tmp_path, db):
+    # ``db``: the merchant and payment this writes are truncated afterwards like any test's.
     port = free_port()
     host_env = {"SECRET_KEY": "compose-test-secret-0123456789abcdef",
                 "PUBLIC_BASE_URL": "https://pay.example.com",
