@@ -4,6 +4,9 @@ with attempt 1 of its delivery to every subscribed endpoint (``webhook_logs`` ro
 commits always has its deliveries."""
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -21,12 +24,18 @@ EVENT_TYPES = (
 )
 
 
+_INSERT_EVENT = cast(Table, Event.__table__).insert()
+
+
 def record_event(session: Session, merchant_id: str, event_type: str, obj: dict) -> Event:
-    now = utcnow()
-    event = Event(id=new_id("event"), merchant_id=merchant_id, type=event_type,
-                  object_id=obj["id"], data={"object": obj}, created_at=now,
+    """Write the event (one Core INSERT in the caller's transaction, not an ORM object to
+    flush: measured ~8 % of a payments worker's CPU) and attempt 1 of its deliveries. The
+    returned Event describes the row; it is not attached to the session."""
+    values = dict(id=new_id("event"), merchant_id=merchant_id, type=event_type,
+                  object_id=obj["id"], data={"object": obj}, created_at=utcnow(),
                   livemode=bool(obj.get("livemode")))
-    session.add(event)
+    session.execute(_INSERT_EVENT, values)
+    event = Event(**values)
     delivery.start_deliveries(session, event)
     return event
 
