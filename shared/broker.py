@@ -57,6 +57,8 @@ def celery_settings(config: Config) -> dict:
         # The SQL transport cannot broadcast (no fanout): no remote control, gossip or mingle.
         settings["worker_enable_remote_control"] = False
     else:
+        if config.broker_url.startswith("redis://"):
+            settings["broker_transport"] = "shared.redis_transport:Transport"
         settings["broker_transport_options"] = {
             # Longer than any task runs; retries that wait longer live in the database.
             "visibility_timeout": 3600,

@@ -12,7 +12,9 @@ posting and the commit only.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,9 +29,9 @@ from shared.ledger.states import BalanceTransactionStatus
 
 
 def _insert_txn_statement(insert):
-    return (insert(BalanceTransaction)
-            .on_conflict_do_nothing(index_elements=["source_id", "type"])
-            .returning(BalanceTransaction.id))
+    table = cast(Table, BalanceTransaction.__table__)  # Core: no ORM bulk-insert machinery
+    return (insert(table).on_conflict_do_nothing(index_elements=["source_id", "type"])
+            .returning(table.c.id))
 
 
 # Built once per dialect; the values are bound at execution.
