@@ -35,7 +35,7 @@ lint: dev-deps ## ruff on everything (migrations too), mypy on the domain packag
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy shared --ignore-missing-imports
 
-bench: ## Measure API, worker, webhook and scale figures on loopback (~13 min; var/bench/)
+bench: ## Measure API, worker, webhook and scale figures on loopback (~15 min; var/bench/)
 	$(PY) -m bench.run
 
 bench-ratelimit: ## What the Redis rate limiter costs POST /payments (limiter off vs on; ~1 min)
