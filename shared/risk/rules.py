@@ -84,9 +84,12 @@ def _blocklisted(session: Session, merchant_id: str, signals: dict[str, str]) ->
     return [f"blocklist:{kind}" for kind in sorted(set(matches))]
 
 
+_SETTINGS = cast(Table, RiskSettings.__table__)
+_AMOUNT_LIMITS = select(_SETTINGS.c.amount_limits).where(
+    _SETTINGS.c.merchant_id == bindparam("merchant_id"))
+
+
 def _over_amount_limit(session: Session, payment) -> bool:
-    settings = session.get(RiskSettings, payment.merchant_id)
-    if settings is None:
-        return False
-    limit = (settings.amount_limits or {}).get(payment.currency)
+    limits = session.execute(_AMOUNT_LIMITS, {"merchant_id": payment.merchant_id}).scalar()
+    limit = (limits or {}).get(payment.currency)
     return isinstance(limit, int) and payment.amount > limit
