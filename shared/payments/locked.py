@@ -21,6 +21,8 @@ _ATTRIBUTES = {column.name: Payment.__mapper__.get_property_by_column(column).ke
                for column in _TABLE.c}
 _COLUMNS = {attribute: column for column, attribute in _ATTRIBUTES.items()}
 _LOCK = select(_TABLE).where(_TABLE.c.id == bindparam("payment_id")).with_for_update()
+# The SET clause is made of the columns passed at execution (compiled once per set of columns).
+_SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("locked_payment_id"))
 
 
 class LockedPayment:
@@ -50,7 +52,7 @@ class LockedPayment:
     def save(self, session: Session) -> None:
         changed = self.changes()
         if changed:
-            session.execute(update(_TABLE).where(_TABLE.c.id == self.id).values(changed))
+            session.execute(_SAVE, {**changed, "locked_payment_id": self.id})
             self._loaded.update({_ATTRIBUTES[column]: v for column, v in changed.items()})
 
 
