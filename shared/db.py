@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
@@ -89,6 +90,19 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+T = TypeVar("T")
+
+# The INSERT with ON CONFLICT of each database we run on (PostgreSQL; SQLite in dev).
+DIALECT_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
+                                                   "sqlite": sqlite.insert}
+
+
+def per_dialect(build: Callable[[Callable[..., Any]], T]) -> dict[str, T]:
+    """A statement built once for each database from its INSERT (``build(insert)``), to be
+    picked at execution by ``engine.dialect.name``."""
+    return {name: build(insert) for name, insert in DIALECT_INSERTS.items()}
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from shared.db import DIALECT_INSERTS
 from shared.ledger.models import LedgerAccount
 
 PENDING = "pending"
@@ -29,11 +30,7 @@ def provider_kind(provider: str) -> str:
 
 def dialect_insert(session: Session) -> Callable[..., Any]:
     """The INSERT with ON CONFLICT of the session's database (PostgreSQL, or SQLite in dev)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        return pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-    return sqlite_insert
+    return DIALECT_INSERTS[session.get_bind().dialect.name]
 
 
 _ACCOUNTS = cast(Table, LedgerAccount.__table__)

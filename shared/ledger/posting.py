@@ -15,11 +15,9 @@ from datetime import timedelta
 from typing import cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shared.db import at_commit, utcnow
+from shared.db import at_commit, per_dialect, utcnow
 from shared.ids import new_id
 from shared.ledger import accounts as chart
 from shared.ledger import fees, settings
@@ -35,8 +33,7 @@ def _insert_txn_statement(insert):
 
 
 # Built once per dialect; the values are bound at execution.
-_INSERT_TXN = {"postgresql": _insert_txn_statement(pg_insert),
-               "sqlite": _insert_txn_statement(sqlite_insert)}
+_INSERT_TXN = per_dialect(_insert_txn_statement)
 
 
 def _insert_txn(session: Session, **values) -> bool:

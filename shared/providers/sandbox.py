@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Row, Table, select
 
-from shared.db import utcnow
+from shared.db import per_dialect, utcnow
 from shared.errors import ProviderTransientError, WebhookVerificationError
 from shared.providers.base import (
     InboundEvent,
@@ -53,8 +51,10 @@ def _upsert(insert):
             .returning(*table.c))
 
 
+# A ledger row as ``_find`` loads it or as the upsert returns it: the same columns.
+Charge = SandboxCharge | Row[Any]
 # A repeated call with the same key counts and returns the first answer (calls > 1).
-_RECORD = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+_RECORD = per_dialect(_upsert)
 
 
 class SandboxProvider:
@@ -72,7 +72,7 @@ class SandboxProvider:
             time.sleep(self.config.sandbox_latency_ms / 1000)
 
     def _record(self, kind: str, reference: str, amount: int, currency: str, outcome: Outcome,
-                instrument: str | None) -> tuple[SandboxCharge, bool]:
+                instrument: str | None) -> tuple[Charge, bool]:
         """Insert the ledger row once; later calls only count. Returns (row, first call?).
         One autocommitted upsert, as a provider records a charge on its side."""
         statement = _RECORD[self.db.engine.dialect.name]
@@ -81,7 +81,7 @@ class SandboxProvider:
                 kind=kind, reference=reference, amount=amount, currency=currency,
                 outcome=outcome.value, instrument=instrument, calls=1,
                 created_at=utcnow())).one()
-        return cast(SandboxCharge, row), row.calls == 1
+        return row, row.calls == 1
 
     def _find(self, kind: str, reference: str) -> SandboxCharge | None:
         with self.db.transaction() as session:
@@ -89,7 +89,7 @@ class SandboxProvider:
                 SandboxCharge.kind == kind, SandboxCharge.reference == reference)).first()
 
     @staticmethod
-    def _payment_result(row: SandboxCharge, code: str | None, message: str | None
+    def _payment_result(row: Charge, code: str | None, message: str | None
                         ) -> PaymentResult:
         outcome = Outcome(row.outcome)
         return PaymentResult(
@@ -147,7 +147,7 @@ class SandboxProvider:
         return self._refund_result(row)
 
     @staticmethod
-    def _refund_result(row: SandboxCharge) -> RefundResult:
+    def _refund_result(row: Charge) -> RefundResult:
         outcome = Outcome(row.outcome)
         failed = outcome is Outcome.FAILED
         return RefundResult(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, exc, text
@@ -27,25 +28,27 @@ def _terminate(postgres, pid: int) -> None:
     killer.dispose()
 
 
-def test_an_idle_connection_that_died_is_replaced_without_an_error(postgres):
-    engine = _engine(postgres, idle_s=0.2)
+@contextmanager
+def _pooled_connection_killed(postgres, idle_s: float):
+    """A one-connection pool whose connection PostgreSQL ended while it sat in the pool
+    for 0.3 s; yields (engine, the ended backend's pid)."""
+    engine = _engine(postgres, idle_s=idle_s)
     try:
         first = _backend_pid(engine)
         _terminate(postgres, first)
         time.sleep(0.3)
-        assert _backend_pid(engine) != first  # pinged, found dead, replaced
+        yield engine, first
     finally:
         engine.dispose()
+
+
+def test_an_idle_connection_that_died_is_replaced_without_an_error(postgres):
+    with _pooled_connection_killed(postgres, idle_s=0.2) as (engine, first):
+        assert _backend_pid(engine) != first  # pinged, found dead, replaced
 
 
 def test_a_connection_back_in_use_at_once_is_not_pinged(postgres):
-    engine = _engine(postgres, idle_s=60)
-    try:
-        first = _backend_pid(engine)
-        _terminate(postgres, first)
-        time.sleep(0.3)
+    with _pooled_connection_killed(postgres, idle_s=60) as (engine, first):
         with pytest.raises(exc.OperationalError):  # no ping: the dead connection was used
             _backend_pid(engine)
         assert _backend_pid(engine) != first        # and the pool then replaced it
-    finally:
-        engine.dispose()
