@@ -243,6 +243,9 @@ def _isolation_run(stack: Stack, web, merchant_cap: int, seconds: float = 20) ->
     from shared.events.service import record_event
     from shared.merchants.credentials import create_merchant
     from shared.outbox import OutboxRelay
+    # Each run starts from empty delivery tables: the run before leaves hundreds of attempts
+    # to endpoints that are now disabled, and their re-offers would be measured here.
+    stack.sql("TRUNCATE events, webhook_logs, outbox CASCADE")
     stack.redis_client().flushdb()
     _disable_endpoints(stack)
     receiver = stack.track(ReceiverProcess(delay_ms=100, hang_prefix="/dead").start())
@@ -282,8 +285,13 @@ def _isolation_run(stack: Stack, web, merchant_cap: int, seconds: float = 20) ->
     for proc in [*workers, beat, receiver]:
         proc.kill()
     latencies = [arrivals[e] - sent[e] for e in sent if e in arrivals]
+    started = min(sent.values())
+    slowest = sorted(((arrivals[e] - sent[e], sent[e] - started) for e in sent if e in arrivals),
+                     reverse=True)[:5]
     return {"merchant_cap": merchant_cap, "sent": len(sent), "delivered": len(latencies),
-            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99)}
+            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99),
+            # (latency ms, sent at s into the run): when the slow deliveries were offered
+            "slowest": [[round(lat * 1000), round(at, 1)] for lat, at in slowest]}
 
 
 def phase_isolation(stack: Stack) -> dict:

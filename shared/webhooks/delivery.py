@@ -25,7 +25,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -58,6 +70,9 @@ BUSY_RECHECK_S = 1
 def busy_wait_s(age_s: float, timeout_s: float) -> float:
     return min(max(BUSY_RECHECK_S, age_s / 2), max(BUSY_RECHECK_S, timeout_s))
 DISPATCH_BATCH = 500
+# How long a worker keeps handing its slot to the next waiting attempt of the same endpoint
+# before it returns to the queue (where other merchants' first attempts wait).
+HAND_OVER_S = 5
 # pg_advisory_xact_lock(key1, key2) namespace of the per-merchant in-flight count.
 MERCHANT_LOCK_SPACE = 9009
 COUNTER_SLOTS = 8
@@ -193,13 +208,29 @@ ENDPOINT_LOCK_SPACE = 9008
 def deliver(db, config, log_id: str) -> str:
     """Send one pending attempt. Returns the outcome: succeeded, retrying, failed, dead, or
     busy (endpoint or merchant at its in-flight cap) / skipped (someone else has it or it is
-    done)."""
-    claim = _claim(db, config, log_id)
-    if isinstance(claim, str):
-        return claim
+    done).
+
+    A request that succeeds hands its slot to the endpoint's next waiting attempt, which this
+    worker then sends itself (for up to HAND_OVER_S): a backlog to a healthy endpoint drains
+    at the speed of its answers, not of the queue and the busy re-offers. A failing endpoint
+    keeps no slot; its waiting attempts go back to the dispatcher's schedule."""
+    claimed = _claim(db, config, log_id)
+    if isinstance(claimed, str):
+        return claimed
+    hand_over_until = time.monotonic() + HAND_OVER_S
+    first, claim = _send(db, config, claimed, time.monotonic() < hand_over_until)
+    while claim is not None:
+        _outcome, claim = _send(db, config, claim, time.monotonic() < hand_over_until)
+    return first
+
+
+def _send(db, config, claim: Claim, hand_over: bool) -> tuple[str, Claim | None]:
+    """Send ``claim`` and record the answer: (outcome, the next attempt handed to us)."""
     result = http_sender.post(claim.url, claim.body, claim.headers,
                               config.webhook_timeout_s, config.is_production)
-    return _record(db, config, claim, result)
+    if result.succeeded and hand_over and db.engine.dialect.name == "postgresql":
+        return _record_and_take_next(db, config, claim, result)
+    return _record(db, config, claim, result), None
 
 
 def _in_flight(column, key: str):
@@ -217,16 +248,35 @@ _LOCK_ATTEMPT = (
     .where(_LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
            or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= bindparam("now")))
     .with_for_update(skip_locked=True, of=_LOGS))
-_ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(:es, hashtext(:endpoint)), "
-                       "pg_advisory_xact_lock(:ms, hashtext(:merchant))")
-_WHAT_TO_SEND = (
-    select(_in_flight(_LOGS.c.endpoint_id, "endpoint").label("endpoint_n"),
-           _in_flight(_LOGS.c.merchant_id, "merchant").label("merchant_n"),
-           _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
-           _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
-           _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
-    .select_from(_ENDPOINTS.join(_EVENTS, _EVENTS.c.id == bindparam("event")))
-    .where(_ENDPOINTS.c.id == bindparam("endpoint")))
+_COUNTS = select(_in_flight(_LOGS.c.endpoint_id, "endpoint").label("endpoint_n"),
+                 _in_flight(_LOGS.c.merchant_id, "merchant").label("merchant_n"))
+_COUNTED = _COUNTS.subquery("counted")
+_UNDER_CAPS = and_(_COUNTED.c.endpoint_n < bindparam("endpoint_cap", type_=Integer),
+                   or_(bindparam("merchant_cap", type_=Integer) <= 0,
+                       _COUNTED.c.merchant_n < bindparam("merchant_cap", type_=Integer)))
+# The endpoint's and then the merchant's advisory lock, taken only when the counts (read
+# before them) leave room: PostgreSQL runs the uncorrelated subquery of a CASE branch only
+# when the branch is taken, so an attempt whose merchant is already at its cap, the bulk of
+# the claims when a merchant's endpoints hang, is turned away without queueing on the lock.
+_LOCKS = select(literal_column("1")).select_from(select(
+    func.pg_advisory_xact_lock(bindparam("es"), func.hashtext(bindparam("endpoint"))),
+    func.pg_advisory_xact_lock(bindparam("ms"), func.hashtext(bindparam("merchant"))))
+    .subquery("locks")).scalar_subquery()
+
+
+def _what_to_send(*extra):
+    return (select(_COUNTED.c.endpoint_n, _COUNTED.c.merchant_n, *extra,
+                   _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
+                   _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
+                   _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+            .select_from(_COUNTED.join(_ENDPOINTS, true())
+                         .join(_EVENTS, _EVENTS.c.id == bindparam("event")))
+            .where(_ENDPOINTS.c.id == bindparam("endpoint")))
+
+
+# SQLite serialises writers anyway: it counts once and takes no lock.
+_WHAT_TO_SEND = {"postgresql": _what_to_send(case((_UNDER_CAPS, _LOCKS)).label("locked")),
+                 "sqlite": _what_to_send()}
 _MINE = (_LOGS.c.id == bindparam("log_id")) & (_LOGS.c.status == DeliveryStatus.PENDING)
 _BUSY = update(_LOGS).where(_MINE).values(next_retry_at=bindparam("retry_at"),
                                           updated_at=bindparam("now"))
@@ -241,13 +291,45 @@ _LEASE = update(_LOGS).where(_MINE).values(claimed_until=bindparam("lease"),
                                            next_retry_at=bindparam("lease"),
                                            updated_at=bindparam("now"))
 
+_ANSWERED_OK = update(_LOGS).where(
+    _LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
+    _LOGS.c.claimed_until == bindparam("lease")).values(
+    status=DeliveryStatus.SUCCEEDED, response_status=bindparam("v_response_status"),
+    response_ms=bindparam("v_response_ms"), response_body=bindparam("v_response_body"),
+    error=None, next_retry_at=None, claimed_until=None, updated_at=bindparam("now"),
+).returning(_LOGS.c.endpoint_id).cte("answered")
+_WAITING = _LOGS.alias("waiting")
+_NEXT = (select(_WAITING.c.id)
+         .join(_ANSWERED_OK, _ANSWERED_OK.c.endpoint_id == _WAITING.c.endpoint_id)
+         .join(_ENDPOINTS, (_ENDPOINTS.c.id == _WAITING.c.endpoint_id)
+               & (_ENDPOINTS.c.status == EndpointStatus.ENABLED))
+         .where(_WAITING.c.status == DeliveryStatus.PENDING,
+                or_(_WAITING.c.claimed_until.is_(None),
+                    _WAITING.c.claimed_until <= bindparam("now")))
+         .order_by(_WAITING.c.id).limit(1)
+         .with_for_update(skip_locked=True, of=_WAITING)).cte("next_waiting")
+_LEASED = update(_LOGS).where(_LOGS.c.id == _NEXT.c.id).values(
+    claimed_until=bindparam("next_lease"), next_retry_at=bindparam("next_lease"),
+    updated_at=bindparam("now")).returning(
+    _LOGS.c.id, _LOGS.c.event_id, _LOGS.c.endpoint_id, _LOGS.c.attempt).cte("leased")
+_SUCCEED_AND_TAKE_NEXT = (
+    select(select(func.count()).select_from(_ANSWERED_OK).scalar_subquery().label("answered"),
+           _LEASED.c.id.label("next_id"), _LEASED.c.attempt.label("next_attempt"),
+           _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
+           _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
+           _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+    .select_from(select(literal_column("1")).subquery("one")
+                 .outerjoin(_LEASED, true())
+                 .outerjoin(_ENDPOINTS, _ENDPOINTS.c.id == _LEASED.c.endpoint_id)
+                 .outerjoin(_EVENTS, _EVENTS.c.id == _LEASED.c.event_id)))
 
 def _claim(db, config, log_id: str) -> Claim | str:
     """One short Core transaction (the hot path of every delivery): lock the attempt (skipping
-    it if another worker has it), then the endpoint's and the merchant's in-flight counts
-    under their locks, then the lease, the event and the signature. On PostgreSQL the counts
-    are serialised by transaction-level advisory locks, one per endpoint and one per
-    merchant, taken in that order; SQLite serialises writers anyway."""
+    it if another worker has it), then the endpoint's and the merchant's in-flight counts,
+    then the lease, the event and the signature. On PostgreSQL the counts are serialised by
+    transaction-level advisory locks, one per endpoint and one per merchant, taken in that
+    order and only when a first lock-free count leaves room; SQLite serialises writers
+    anyway."""
     now = utcnow()
     with db.engine.begin() as conn:
         row = conn.execute(_LOCK_ATTEMPT, {"log_id": log_id, "now": now}).first()
@@ -260,23 +342,30 @@ def _claim(db, config, log_id: str) -> Claim | str:
     if isinstance(claimed, str):
         return claimed
     lease, found = claimed
+    return _signed(log_id, lease, row.attempt, found, now)
+
+
+def _signed(log_id: str, lease: datetime, attempt: int, found, now: datetime) -> Claim:
+    """The claim of ``log_id``: ``found`` is its endpoint's and event's row."""
     body = json.dumps(event_object(found), separators=(",", ":")).encode()
     headers = signer.sign(live_secrets(found, now), found.id, int(time.time()), body)
     return Claim(log_id=log_id, lease=lease, url=found.url, body=body, headers=headers,
-                 retried=found.type != "ping", attempt=row.attempt)
+                 retried=found.type != "ping", attempt=attempt)
 
 
 def _claim_locked(conn, config, log_id: str, row, now: datetime):
     """(lease, what to send) for the attempt ``row`` this transaction holds, or "busy"."""
-    merchant_cap = config.webhook_max_in_flight_per_merchant
-    keys = {"endpoint": row.endpoint_id, "merchant": row.merchant_id}
-    if conn.dialect.name == "postgresql":
-        conn.execute(_ADVISORY_LOCKS, {"es": ENDPOINT_LOCK_SPACE, "ms": MERCHANT_LOCK_SPACE,
-                                       **keys})
-    # Read after the locks: a fresh snapshot counts every claim committed before ours.
-    found = conn.execute(_WHAT_TO_SEND, {"event": row.event_id, "now": now, **keys}).one()
-    if found.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
-            (merchant_cap > 0 and found.merchant_n >= merchant_cap):
+    params = {"endpoint": row.endpoint_id, "merchant": row.merchant_id, "now": now}
+    postgres = conn.dialect.name == "postgresql"
+    found = conn.execute(_WHAT_TO_SEND[conn.dialect.name], {
+        **params, "event": row.event_id, "es": ENDPOINT_LOCK_SPACE, "ms": MERCHANT_LOCK_SPACE,
+        "endpoint_cap": config.webhook_max_in_flight_per_endpoint,
+        "merchant_cap": config.webhook_max_in_flight_per_merchant}).one()
+    counts = found
+    if postgres and found.locked is not None:
+        # Under the locks: a fresh snapshot counts every claim committed before ours.
+        counts = conn.execute(_COUNTS, params).one()
+    if (postgres and found.locked is None) or _at_cap(config, counts):
         wait = busy_wait_s((now - row.created_at).total_seconds(), config.webhook_timeout_s)
         conn.execute(_BUSY, {"log_id": log_id, "now": now,
                              "retry_at": now + timedelta(seconds=wait)})
@@ -284,6 +373,12 @@ def _claim_locked(conn, config, log_id: str, row, now: datetime):
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
     return lease, found
+
+
+def _at_cap(config, counts) -> bool:
+    merchant_cap = config.webhook_max_in_flight_per_merchant
+    return counts.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
+        (merchant_cap > 0 and counts.merchant_n >= merchant_cap)
 
 
 def _dead_endpoint(db, log_id: str) -> str:
@@ -324,6 +419,25 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
                                       "v_status": outcome,
                                       **{f"v_{k}": v for k, v in values.items()}}).rowcount
     return outcome if done else _lease_lost(claim)
+
+
+def _record_and_take_next(db, config, claim: Claim, result: http_sender.SendResult
+                          ) -> tuple[str, Claim | None]:
+    """A success, recorded in the statement that leases the endpoint's oldest waiting attempt
+    (if any) to this worker: one slot changes hands, so the endpoint's and the merchant's
+    in-flight counts never move and no lock is needed. PostgreSQL only (data-modifying CTE)."""
+    now = utcnow()
+    lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
+    with db.engine.begin() as conn:
+        row = conn.execute(_SUCCEED_AND_TAKE_NEXT, {
+            "log_id": claim.log_id, "lease": claim.lease, "now": now, "next_lease": lease,
+            "v_response_status": result.status, "v_response_ms": result.duration_ms,
+            "v_response_body": result.body}).one()
+    if not row.answered:
+        return _lease_lost(claim), None
+    if row.next_id is None:
+        return DeliveryStatus.SUCCEEDED, None
+    return DeliveryStatus.SUCCEEDED, _signed(row.next_id, lease, row.next_attempt, row, now)
 
 
 def _lease_lost(claim: Claim) -> str:

@@ -57,6 +57,7 @@ class WebhookEndpoint(Base):
 
 
 _UNDER_LEASE = text("claimed_until IS NOT NULL")
+_PENDING = text("status = 'pending'")
 
 
 class WebhookLog(Base):
@@ -80,6 +81,10 @@ class WebhookLog(Base):
               sqlite_where=_UNDER_LEASE),
         Index(None, "merchant_id", "claimed_until", postgresql_where=_UNDER_LEASE,
               sqlite_where=_UNDER_LEASE),
+        # The next waiting attempt of an endpoint, taken by the worker whose request to that
+        # endpoint just succeeded (delivery._record_and_take_next): the pending ones only.
+        Index("ix_webhook_logs_pending_endpoint_id", "endpoint_id", "id",
+              postgresql_where=_PENDING, sqlite_where=_PENDING),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

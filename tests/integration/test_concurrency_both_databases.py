@@ -157,8 +157,6 @@ def test_a_delivery_is_claimed_once_sent_signed_and_recorded_on_both_databases(
             merchant_id = session.scalar(text("SELECT merchant_id FROM webhook_endpoints"))
             first = record_event(session, merchant_id, "payment.completed",
                                  {"id": "pay_both1", "livemode": False}).id
-            second = record_event(session, merchant_id, "payment.failed",
-                                  {"id": "pay_both2", "livemode": False}).id
 
         def log_of(event_id):
             with any_db.transaction() as session:
@@ -180,6 +178,9 @@ def test_a_delivery_is_claimed_once_sent_signed_and_recorded_on_both_databases(
             ("succeeded", 200, None)
 
         # One request in flight at the cap of 1: the other attempt waits, nothing is sent.
+        with any_db.transaction() as session:
+            second = record_event(session, merchant_id, "payment.failed",
+                                  {"id": "pay_both2", "livemode": False}).id
         other = log_of(second)
         claim = delivery._claim(any_db, config, other.id)
         assert isinstance(claim, delivery.Claim)

@@ -144,10 +144,13 @@ def test_metrics_are_prometheus_text_at_the_root(client, merchant, operator):
 
 
 def test_webhook_log_row_counts_are_not_scanned(db):
-    """The status counts use the (status, next_retry_at) index, never a scan of the table."""
+    """The status counts use an index (the partial one of pending attempts, or the one on
+    (status, next_retry_at)), never a scan of the table."""
     with db.engine.begin() as conn:
         conn.execute(text("SET LOCAL enable_seqscan = off"))
         plan = "\n".join(r[0] for r in conn.execute(text(
             "EXPLAIN SELECT count(*) FROM webhook_logs WHERE status = 'pending'")))
-    assert "ix_webhook_logs_status_next_retry_at" in plan
+    assert "Seq Scan" not in plan
+    assert "ix_webhook_logs_status_next_retry_at" in plan or \
+        "ix_webhook_logs_pending_endpoint_id" in plan
     assert WebhookLog.__tablename__ in plan

@@ -3,6 +3,7 @@ endpoints together have a cap of requests in flight (WEBHOOK_MAX_IN_FLIGHT_PER_M
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from datetime import timedelta
 
@@ -29,6 +30,10 @@ def _logs(db, event_id):
     with db.transaction() as session:
         return session.scalars(select(WebhookLog).where(WebhookLog.event_id == event_id)
                                .order_by(WebhookLog.endpoint_id)).all()
+
+
+def json_id(body: bytes) -> str:
+    return json.loads(body)["id"]
 
 
 def test_an_event_commits_with_attempt_1_for_each_subscribed_endpoint(client, merchant, db,
@@ -99,3 +104,88 @@ def test_a_merchant_at_its_in_flight_cap_waits_and_another_merchant_does_not(
     with db.transaction() as session:  # one of Busy's requests ends: the next one may go
         session.get(WebhookLog, logs[0].id).claimed_until = None
     assert isinstance(delivery._claim(db, config, logs[2].id), delivery.Claim)
+
+
+def test_a_merchant_already_at_its_cap_is_turned_away_without_waiting_for_its_lock(
+        client, make_merchant, db, config):
+    """When one merchant's endpoints hang, most claims find it at its cap: those are answered
+    from a lock-free count, and only a claim that may send queues on the merchant's lock."""
+    import threading
+
+    from sqlalchemy import text
+    config = dataclasses.replace(config, webhook_max_in_flight_per_merchant=2)
+    busy = make_merchant("Hung")
+    _endpoints(client, busy, 3)
+    logs = _logs(db, _event(db, busy["merchant_id"]))
+    with db.transaction() as session:
+        for log in logs[:2]:
+            session.get(WebhookLog, log.id).claimed_until = utcnow() + timedelta(seconds=30)
+    holder = db.engine.connect()  # another claim of this merchant, holding its lock
+    holder.execute(text("SELECT pg_advisory_lock(:space, hashtext(:merchant))"),
+                   {"space": delivery.MERCHANT_LOCK_SPACE, "merchant": busy["merchant_id"]})
+    try:
+        outcome: list = []
+        turned_away = threading.Thread(
+            target=lambda: outcome.append(delivery._claim(db, config, logs[2].id)))
+        turned_away.start()
+        turned_away.join(10)
+        assert outcome == ["busy"]
+        with db.transaction() as session:  # a slot frees: this claim must wait for the lock
+            session.get(WebhookLog, logs[0].id).claimed_until = None
+            session.get(WebhookLog, logs[2].id).next_retry_at = utcnow()
+        waiting = threading.Thread(
+            target=lambda: outcome.append(delivery._claim(db, config, logs[2].id)))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive() and outcome == ["busy"]
+    finally:
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
+        holder.close()
+    waiting.join(10)
+    assert isinstance(outcome[-1], delivery.Claim)
+
+
+def _receiving(client, merchant, receiver, n=1):
+    return [client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
+        "url": f"{receiver.url}/{i}", "events": ["*"]}).get_json()["id"] for i in range(n)]
+
+
+def test_a_success_hands_the_slot_to_the_endpoints_next_waiting_attempt(client, merchant, db,
+                                                                      config):
+    """The worker whose request succeeded sends the endpoint's next waiting attempts itself,
+    oldest first, each recorded; another endpoint's attempt is left to its own message."""
+    from tests.harness.receiver import Answer, Receiver
+    receiver = Receiver(Answer(200)).start()
+    try:
+        mine, theirs = _receiving(client, merchant, receiver, 2)
+        events = [_event(db, merchant["merchant_id"]) for _ in range(3)]
+        logs = [log for e in events for log in _logs(db, e)]
+        for_mine = [log.id for log in logs if log.endpoint_id == mine]
+        assert delivery.deliver(db, config, for_mine[0]) == "succeeded"
+        assert [r.path for r in receiver.requests] == ["/hooks/0"] * 3
+        assert [json_id(r.body) for r in receiver.requests] == events
+        with db.transaction() as session:
+            rows = {row.id: row for row in session.scalars(select(WebhookLog))}
+        assert [(rows[i].status, rows[i].claimed_until) for i in for_mine] == \
+            [("succeeded", None)] * 3
+        assert {rows[log.id].status for log in logs if log.endpoint_id == theirs} == \
+            {"pending"}
+        # The duplicate message of a handed-over attempt finds it done.
+        assert delivery.deliver(db, config, for_mine[1]) == "skipped"
+    finally:
+        receiver.stop()
+
+
+def test_a_failed_request_keeps_no_slot(client, merchant, db, config):
+    from tests.harness.receiver import Answer, Receiver
+    receiver = Receiver(Answer(500)).start()
+    try:
+        _receiving(client, merchant, receiver)
+        first, second = (_logs(db, _event(db, merchant["merchant_id"]))[0] for _ in range(2))
+        assert delivery.deliver(db, config, first.id) == "retrying"
+        assert len(receiver.requests) == 1
+        with db.transaction() as session:
+            waiting = session.get(WebhookLog, second.id)
+            assert (waiting.status, waiting.claimed_until) == ("pending", None)
+    finally:
+        receiver.stop()
