@@ -218,7 +218,7 @@ def deliver(db, config, log_id: str) -> str:
     if isinstance(claimed, str):
         return claimed
     hand_over_until = time.monotonic() + HAND_OVER_S
-    first, claim = _send(db, config, claimed, time.monotonic() < hand_over_until)
+    first, claim = _send(db, config, claimed, hand_over=True)
     while claim is not None:
         _outcome, claim = _send(db, config, claim, time.monotonic() < hand_over_until)
     return first
@@ -239,21 +239,36 @@ def _in_flight(column, key: str):
         _LOGS.c.status == DeliveryStatus.PENDING).scalar_subquery()
 
 
+def _claimable(logs):
+    """A pending attempt nobody holds a live lease on."""
+    return (logs.c.status == DeliveryStatus.PENDING) & or_(
+        logs.c.claimed_until.is_(None), logs.c.claimed_until <= bindparam("now"))
+
+
+# What an attempt is signed and sent from (``_signed``): its endpoint's and its event's row.
+_TO_SIGN = (_ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
+            _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
+            _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+# Our claimed attempt, while the lease on it is still ours.
+_LEASE_IS_OURS = (_LOGS.c.id == bindparam("log_id")) & \
+    (_LOGS.c.status == DeliveryStatus.PENDING) & (_LOGS.c.claimed_until == bindparam("lease"))
+
 # The claim's statements, built once (a delivery is the hottest path there is): the values
 # are bound parameters, so each call only binds them.
 _LOCK_ATTEMPT = (
     select(_LOGS.c.endpoint_id, _LOGS.c.merchant_id, _LOGS.c.event_id, _LOGS.c.attempt,
            _LOGS.c.created_at, _ENDPOINTS.c.status.label("endpoint_status"))
     .join_from(_LOGS, _ENDPOINTS, _ENDPOINTS.c.id == _LOGS.c.endpoint_id)
-    .where(_LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
-           or_(_LOGS.c.claimed_until.is_(None), _LOGS.c.claimed_until <= bindparam("now")))
+    .where(_LOGS.c.id == bindparam("log_id"), _claimable(_LOGS))
     .with_for_update(skip_locked=True, of=_LOGS))
 _COUNTS = select(_in_flight(_LOGS.c.endpoint_id, "endpoint").label("endpoint_n"),
                  _in_flight(_LOGS.c.merchant_id, "merchant").label("merchant_n"))
 _COUNTED = _COUNTS.subquery("counted")
-_UNDER_CAPS = and_(_COUNTED.c.endpoint_n < bindparam("endpoint_cap", type_=Integer),
-                   or_(bindparam("merchant_cap", type_=Integer) <= 0,
-                       _COUNTED.c.merchant_n < bindparam("merchant_cap", type_=Integer)))
+# The caps (WEBHOOK_MAX_IN_FLIGHT_PER_*; a merchant cap of 0 is none), stated once.
+_ROOM = and_(_COUNTED.c.endpoint_n < bindparam("endpoint_cap", type_=Integer),
+             or_(bindparam("merchant_cap", type_=Integer) <= 0,
+                 _COUNTED.c.merchant_n < bindparam("merchant_cap", type_=Integer)))
+_RECOUNT = select(_ROOM.label("room")).select_from(_COUNTED)
 # The endpoint's and then the merchant's advisory lock, taken only when the counts (read
 # before them) leave room: PostgreSQL runs the uncorrelated subquery of a CASE branch only
 # when the branch is taken, so an attempt whose merchant is already at its cap, the bulk of
@@ -264,36 +279,30 @@ _LOCKS = select(literal_column("1")).select_from(select(
     .subquery("locks")).scalar_subquery()
 
 
-def _what_to_send(*extra):
-    return (select(_COUNTED.c.endpoint_n, _COUNTED.c.merchant_n, *extra,
-                   _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
-                   _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
-                   _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+def _what_to_send(room):
+    return (select(room.label("room"), *_TO_SIGN)
             .select_from(_COUNTED.join(_ENDPOINTS, true())
                          .join(_EVENTS, _EVENTS.c.id == bindparam("event")))
             .where(_ENDPOINTS.c.id == bindparam("endpoint")))
 
 
-# SQLite serialises writers anyway: it counts once and takes no lock.
-_WHAT_TO_SEND = {"postgresql": _what_to_send(case((_UNDER_CAPS, _LOCKS)).label("locked")),
-                 "sqlite": _what_to_send()}
+# SQLite serialises writers anyway: it counts once and takes no lock. On PostgreSQL ``room``
+# is the locks' 1 when there was room before them (and is checked again under them).
+_WHAT_TO_SEND = {"postgresql": _what_to_send(case((_ROOM, _LOCKS))),
+                 "sqlite": _what_to_send(_ROOM)}
 _MINE = (_LOGS.c.id == bindparam("log_id")) & (_LOGS.c.status == DeliveryStatus.PENDING)
 _BUSY = update(_LOGS).where(_MINE).values(next_retry_at=bindparam("retry_at"),
                                           updated_at=bindparam("now"))
 _ANSWERED = ("response_status", "response_ms", "response_body", "error", "next_retry_at",
              "claimed_until", "updated_at", "status")
 # The answer of a claimed attempt, only while our lease is still the one on the row.
-_ANSWER = update(_LOGS).where(
-    _LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
-    _LOGS.c.claimed_until == bindparam("lease")).values(
+_ANSWER = update(_LOGS).where(_LEASE_IS_OURS).values(
     {name: bindparam(f"v_{name}") for name in _ANSWERED})
 _LEASE = update(_LOGS).where(_MINE).values(claimed_until=bindparam("lease"),
                                            next_retry_at=bindparam("lease"),
                                            updated_at=bindparam("now"))
 
-_ANSWERED_OK = update(_LOGS).where(
-    _LOGS.c.id == bindparam("log_id"), _LOGS.c.status == DeliveryStatus.PENDING,
-    _LOGS.c.claimed_until == bindparam("lease")).values(
+_ANSWERED_OK = update(_LOGS).where(_LEASE_IS_OURS).values(
     status=DeliveryStatus.SUCCEEDED, response_status=bindparam("v_response_status"),
     response_ms=bindparam("v_response_ms"), response_body=bindparam("v_response_body"),
     error=None, next_retry_at=None, claimed_until=None, updated_at=bindparam("now"),
@@ -303,9 +312,7 @@ _NEXT = (select(_WAITING.c.id)
          .join(_ANSWERED_OK, _ANSWERED_OK.c.endpoint_id == _WAITING.c.endpoint_id)
          .join(_ENDPOINTS, (_ENDPOINTS.c.id == _WAITING.c.endpoint_id)
                & (_ENDPOINTS.c.status == EndpointStatus.ENABLED))
-         .where(_WAITING.c.status == DeliveryStatus.PENDING,
-                or_(_WAITING.c.claimed_until.is_(None),
-                    _WAITING.c.claimed_until <= bindparam("now")))
+         .where(_claimable(_WAITING))
          .order_by(_WAITING.c.id).limit(1)
          .with_for_update(skip_locked=True, of=_WAITING)).cte("next_waiting")
 _LEASED = update(_LOGS).where(_LOGS.c.id == _NEXT.c.id).values(
@@ -314,10 +321,7 @@ _LEASED = update(_LOGS).where(_LOGS.c.id == _NEXT.c.id).values(
     _LOGS.c.id, _LOGS.c.event_id, _LOGS.c.endpoint_id, _LOGS.c.attempt).cte("leased")
 _SUCCEED_AND_TAKE_NEXT = (
     select(select(func.count()).select_from(_ANSWERED_OK).scalar_subquery().label("answered"),
-           _LEASED.c.id.label("next_id"), _LEASED.c.attempt.label("next_attempt"),
-           _ENDPOINTS.c.url, _ENDPOINTS.c.secret, _ENDPOINTS.c.previous_secret,
-           _ENDPOINTS.c.previous_secret_expires_at, _EVENTS.c.id, _EVENTS.c.type,
-           _EVENTS.c.created_at, _EVENTS.c.livemode, _EVENTS.c.data)
+           _LEASED.c.id.label("next_id"), _LEASED.c.attempt.label("next_attempt"), *_TO_SIGN)
     .select_from(select(literal_column("1")).subquery("one")
                  .outerjoin(_LEASED, true())
                  .outerjoin(_ENDPOINTS, _ENDPOINTS.c.id == _LEASED.c.endpoint_id)
@@ -355,17 +359,18 @@ def _signed(log_id: str, lease: datetime, attempt: int, found, now: datetime) ->
 
 def _claim_locked(conn, config, log_id: str, row, now: datetime):
     """(lease, what to send) for the attempt ``row`` this transaction holds, or "busy"."""
-    params = {"endpoint": row.endpoint_id, "merchant": row.merchant_id, "now": now}
+    caps = {"endpoint": row.endpoint_id, "merchant": row.merchant_id, "now": now,
+            "endpoint_cap": config.webhook_max_in_flight_per_endpoint,
+            "merchant_cap": config.webhook_max_in_flight_per_merchant}
     postgres = conn.dialect.name == "postgresql"
     found = conn.execute(_WHAT_TO_SEND[conn.dialect.name], {
-        **params, "event": row.event_id, "es": ENDPOINT_LOCK_SPACE, "ms": MERCHANT_LOCK_SPACE,
-        "endpoint_cap": config.webhook_max_in_flight_per_endpoint,
-        "merchant_cap": config.webhook_max_in_flight_per_merchant}).one()
-    counts = found
-    if postgres and found.locked is not None:
+        **caps, "event": row.event_id, "es": ENDPOINT_LOCK_SPACE,
+        "ms": MERCHANT_LOCK_SPACE}).one()
+    room = found.room
+    if postgres and room:
         # Under the locks: a fresh snapshot counts every claim committed before ours.
-        counts = conn.execute(_COUNTS, params).one()
-    if (postgres and found.locked is None) or _at_cap(config, counts):
+        room = conn.execute(_RECOUNT, caps).scalar()
+    if not room:
         wait = busy_wait_s((now - row.created_at).total_seconds(), config.webhook_timeout_s)
         conn.execute(_BUSY, {"log_id": log_id, "now": now,
                              "retry_at": now + timedelta(seconds=wait)})
@@ -373,12 +378,6 @@ def _claim_locked(conn, config, log_id: str, row, now: datetime):
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
     return lease, found
-
-
-def _at_cap(config, counts) -> bool:
-    merchant_cap = config.webhook_max_in_flight_per_merchant
-    return counts.endpoint_n >= config.webhook_max_in_flight_per_endpoint or \
-        (merchant_cap > 0 and counts.merchant_n >= merchant_cap)
 
 
 def _dead_endpoint(db, log_id: str) -> str:
@@ -428,7 +427,7 @@ def _record_and_take_next(db, config, claim: Claim, result: http_sender.SendResu
     in-flight counts never move and no lock is needed. PostgreSQL only (data-modifying CTE)."""
     now = utcnow()
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
-    with db.engine.begin() as conn:
+    with db.autocommit_connection() as conn:  # one statement, atomic on its own
         row = conn.execute(_SUCCEED_AND_TAKE_NEXT, {
             "log_id": claim.log_id, "lease": claim.lease, "now": now, "next_lease": lease,
             "v_response_status": result.status, "v_response_ms": result.duration_ms,

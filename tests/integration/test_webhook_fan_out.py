@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.db import utcnow
 from shared.events.service import record_event
 from shared.webhooks import delivery, subscriptions
 from shared.webhooks.models import WebhookLog
+from tests.harness.receiver import Answer, Receiver
 
 
-def _endpoints(client, merchant, n, events=("*",)):
+def _endpoints(client, merchant, n, events=("*",), url="http://localhost:9"):
     return [client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
-        "url": f"http://localhost:9/{i}", "events": list(events)}).get_json()["id"]
+        "url": f"{url}/{i}", "events": list(events)}).get_json()["id"]
         for i in range(n)]
 
 
@@ -110,9 +112,6 @@ def test_a_merchant_already_at_its_cap_is_turned_away_without_waiting_for_its_lo
         client, make_merchant, db, config):
     """When one merchant's endpoints hang, most claims find it at its cap: those are answered
     from a lock-free count, and only a claim that may send queues on the merchant's lock."""
-    import threading
-
-    from sqlalchemy import text
     config = dataclasses.replace(config, webhook_max_in_flight_per_merchant=2)
     busy = make_merchant("Hung")
     _endpoints(client, busy, 3)
@@ -145,19 +144,13 @@ def test_a_merchant_already_at_its_cap_is_turned_away_without_waiting_for_its_lo
     assert isinstance(outcome[-1], delivery.Claim)
 
 
-def _receiving(client, merchant, receiver, n=1):
-    return [client.post("/api/v1/webhook_endpoints", headers=merchant["headers"], json={
-        "url": f"{receiver.url}/{i}", "events": ["*"]}).get_json()["id"] for i in range(n)]
-
-
 def test_a_success_hands_the_slot_to_the_endpoints_next_waiting_attempt(client, merchant, db,
                                                                       config):
     """The worker whose request succeeded sends the endpoint's next waiting attempts itself,
     oldest first, each recorded; another endpoint's attempt is left to its own message."""
-    from tests.harness.receiver import Answer, Receiver
     receiver = Receiver(Answer(200)).start()
     try:
-        mine, theirs = _receiving(client, merchant, receiver, 2)
+        mine, theirs = _endpoints(client, merchant, 2, url=receiver.url)
         events = [_event(db, merchant["merchant_id"]) for _ in range(3)]
         logs = [log for e in events for log in _logs(db, e)]
         for_mine = [log.id for log in logs if log.endpoint_id == mine]
@@ -177,10 +170,9 @@ def test_a_success_hands_the_slot_to_the_endpoints_next_waiting_attempt(client, 
 
 
 def test_a_failed_request_keeps_no_slot(client, merchant, db, config):
-    from tests.harness.receiver import Answer, Receiver
     receiver = Receiver(Answer(500)).start()
     try:
-        _receiving(client, merchant, receiver)
+        _endpoints(client, merchant, 1, url=receiver.url)
         first, second = (_logs(db, _event(db, merchant["merchant_id"]))[0] for _ in range(2))
         assert delivery.deliver(db, config, first.id) == "retrying"
         assert len(receiver.requests) == 1
