@@ -36,6 +36,12 @@ def serve(port: int, out: str, delay_ms: int, hang_prefix: str | None) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # As a production HTTP server does (nginx, gunicorn, Node): the answer's headers and
+        # body go out as two writes, and with Nagle's algorithm on, the second waits for the
+        # gateway's delayed ACK of the first: 40 ms added to every delivery (measured
+        # 2026-12-03: 44 ms median per request with it on, against a receiver that answers
+        # at once).
+        disable_nagle_algorithm = True
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -1,0 +1,154 @@
+"""Diagnostic (not part of ``make bench``): how fast a backlog to ONE fast endpoint drains.
+
+``python -m bench.diag_drain [N] [--spy]``: posts N payments with no payments worker (each
+writes a payment.created event and its webhook_log), then starts the webhooks worker as
+``make chaos`` runs it (-P threads -c 16) and times the drain to a receiver that answers at
+once. With ``--spy`` py-spy records the worker (var/bench/drain.txt, collapsed stacks). This is the tail of every
+``make chaos`` recovery: the events written while a fault lasted, to one endpoint.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.receiver import ReceiverProcess
+from bench.stack import OUT_DIR, Stack, http_json
+
+
+def main() -> int:
+    n = int(next((a for a in sys.argv[1:] if a.isdigit()), "2000"))
+    spy = "--spy" in sys.argv
+    stack = Stack({"SWEEP_INTERVAL_S": "1", "OUTBOX_RELAY_AFTER_S": "1"})
+    try:
+        receiver = stack.track(ReceiverProcess().start())
+        web = stack.gunicorn("api.wsgi:app", "web")
+        status, _ = http_json("POST", web.url + "/api/v1/webhook_endpoints", stack.api_key,
+                              {"url": receiver.url("/drain"), "events": ["*"]})
+        assert status == 201
+
+        def post(_):
+            http_json("POST", web.url + "/api/v1/payments", stack.api_key,
+                      {"amount": 1000, "currency": "INR",
+                       "payment_method": {"type": "card", "token": "tok_success"}})
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(post, range(n)))
+        time.sleep(2)  # the outbox relay publishes the last of them
+        logs = stack.scalar("SELECT count(*) FROM webhook_logs")
+        if "--explain" in sys.argv:
+            return _explain(stack)
+        if "--inproc" in sys.argv:
+            return _in_process(stack)
+        beat = stack.beat()
+        worker = stack.worker("webhooks", 16, pool="threads")
+        t0 = time.monotonic()
+        recorder = None
+        if spy:
+            OUT_DIR.mkdir(parents=True, exist_ok=True)
+            recorder = subprocess.Popen(
+                [sys.executable.replace("python", "py-spy"), "record", "-r", "50", "-d", "15",
+                 "--format", "raw", "-o", str(OUT_DIR / "drain.txt"), "-p", str(worker.proc.pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen: set[str] = set()
+        marks = []
+        while len(seen) < logs and time.monotonic() - t0 < 120:
+            for rec in receiver.poll():
+                seen.add(rec["id"])
+            marks.append((round(time.monotonic() - t0, 1), len(seen)))
+            time.sleep(0.5)
+        span = time.monotonic() - t0
+        if recorder:
+            recorder.wait(60)
+        outcomes = stack.sql("SELECT status, count(*) FROM webhook_logs GROUP BY status")
+        print(f"drain: {len(seen)}/{logs} delivered in {span:.1f} s = {len(seen) / span:.1f}/s;"
+              f" logs by status {dict(outcomes)}")
+        print("progress:", marks[::4])
+        beat.kill()
+        return 0
+    finally:
+        stack.close()
+
+
+def _explain(stack: Stack) -> int:
+    from datetime import timedelta
+
+    from shared.db import utcnow
+    from shared.webhooks import delivery
+    now = utcnow()
+    lease = now + timedelta(seconds=30)
+    # Mid-drain: the older half already answered (one UPDATE each, as the drain does them).
+    for (done,) in stack.sql("SELECT id FROM webhook_logs ORDER BY id LIMIT 1000"):
+        stack.sql("UPDATE webhook_logs SET status = 'succeeded' WHERE id = :id", id=done)
+    first = stack.scalar("SELECT min(id) FROM webhook_logs WHERE status = 'pending'")
+    stack.sql("UPDATE webhook_logs SET claimed_until = :lease WHERE id = :id",
+              lease=lease, id=first)
+    if "--vacuum" in sys.argv:
+        stack.vacuum("webhook_logs")
+    params = {"log_id": first, "lease": lease, "now": now, "next_lease": lease,
+              "v_response_status": 200, "v_response_ms": 1, "v_response_body": "ok"}
+    with stack.db.engine.connect() as conn:
+        compiled = delivery._SUCCEED_AND_TAKE_NEXT.compile(
+            dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        sql = str(compiled)
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + sql,
+                                    compiled.construct_params(params)).all()
+        conn.rollback()
+    print("\n".join(row[0] for row in plan))
+    return 0
+
+
+def _in_process(stack: Stack) -> int:
+    """One hand-over chain in this process, timed step by step (no Celery, no other thread)."""
+    from shared.config import Config
+    from shared.webhooks import delivery, http_sender
+    config = Config.from_env(stack.env)
+    if "--log-statements" in sys.argv:
+        stack.sql("ALTER DATABASE gateway SET log_min_duration_statement = 0")
+        stack.sql("ALTER DATABASE gateway SET session_preload_libraries = 'auto_explain'")
+        stack.sql("ALTER DATABASE gateway SET auto_explain.log_min_duration = '4ms'")
+        stack.sql("ALTER DATABASE gateway SET auto_explain.log_analyze = on")
+        stack.sql("ALTER DATABASE gateway SET auto_explain.log_buffers = on")
+        stack.db.dispose()
+        print("statements logged to", stack.pg.log)
+    if "--generic" in sys.argv:
+        stack.sql("ALTER DATABASE gateway SET plan_cache_mode = force_generic_plan")
+        stack.db.dispose()
+    timings: dict[str, list[float]] = {"post": [], "record_and_take_next": []}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                timings[name].append(time.perf_counter() - t)
+        return wrapper
+    delivery.http_sender.post = timed("post", http_sender.post)
+    delivery._record_and_take_next = timed("record_and_take_next",
+                                           delivery._record_and_take_next)
+    delivery.HAND_OVER_S = 10
+    first = stack.scalar("SELECT min(id) FROM webhook_logs")
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    delivery.deliver(stack.db, config, first)
+    span, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    n = len(timings["post"])
+    print(f"in process: {n} sent in {span:.2f} s ({n / span:.0f}/s), {cpu / n * 1000:.2f} ms "
+          "CPU each")
+    for name, values in timings.items():
+        tenth = max(1, len(values) // 10)
+        print(f"  {name}: median of each tenth of the chain (ms):",
+              [round(sorted(values[i:i + tenth])[tenth // 2] * 1000, 2)
+               for i in range(0, len(values) - tenth + 1, tenth)])
+        values.sort()
+        print(f"  {name}: median {values[len(values) // 2] * 1000:.2f} ms, "
+              f"p90 {values[int(len(values) * 0.9)] * 1000:.2f} ms")
+    if "--log-statements" in sys.argv:
+        import shutil
+        shutil.copy(stack.pg.log, OUT_DIR / "pg-statements.log")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
