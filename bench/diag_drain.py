@@ -3,8 +3,11 @@
 ``python -m bench.diag_drain [N] [--spy]``: posts N payments with no payments worker (each
 writes a payment.created event and its webhook_log), then starts the webhooks worker as
 ``make chaos`` runs it (-P threads -c 16) and times the drain to a receiver that answers at
-once. With ``--spy`` py-spy records the worker (var/bench/drain.txt, collapsed stacks). This is the tail of every
-``make chaos`` recovery: the events written while a fault lasted, to one endpoint.
+once. With ``--spy`` py-spy records the worker (var/bench/drain.txt, collapsed stacks).
+``--inproc`` times one hand-over chain step by step in this process instead (``--log-statements``
+keeps PostgreSQL's statement log and auto_explain plans); ``--explain`` prints the hand-over
+statement's plan half way through a backlog. A backlog to one endpoint is the tail of every
+``make chaos`` recovery: the events written while a fault lasted.
 """
 from __future__ import annotations
 
