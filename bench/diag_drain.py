@@ -55,10 +55,11 @@ def main() -> int:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seen: set[str] = set()
         marks = []
+        broker = stack.redis_client()
         while len(seen) < logs and time.monotonic() - t0 < 120:
             for rec in receiver.poll():
                 seen.add(rec["id"])
-            marks.append((round(time.monotonic() - t0, 1), len(seen)))
+            marks.append((round(time.monotonic() - t0, 1), len(seen), broker.llen("webhooks")))
             time.sleep(0.5)
         span = time.monotonic() - t0
         if recorder:
@@ -66,7 +67,7 @@ def main() -> int:
         outcomes = stack.sql("SELECT status, count(*) FROM webhook_logs GROUP BY status")
         print(f"drain: {len(seen)}/{logs} delivered in {span:.1f} s = {len(seen) / span:.1f}/s;"
               f" logs by status {dict(outcomes)}")
-        print("progress:", marks[::4])
+        print("progress:", marks[::1 if "--fine" in sys.argv else 4])
         beat.kill()
         return 0
     finally:

@@ -4,6 +4,8 @@ Run them on their own worker with an I/O pool so slow endpoints never hold up pa
 ``celery -A worker.app worker -Q webhooks -P threads -c 32``."""
 from __future__ import annotations
 
+from celery.worker import state as worker_state
+
 from shared import jobs
 from shared.metrics import DELIVERY_OUTCOMES, TASK_OUTCOMES
 from shared.webhooks import delivery
@@ -17,7 +19,9 @@ _ATTEMPT_OUTCOMES = {DeliveryStatus.SUCCEEDED, DeliveryStatus.RETRYING, Delivery
 
 @gateway_task(jobs.DELIVER_WEBHOOK)
 def deliver_webhook(self, log_id: str) -> str:
-    outcome = delivery.deliver(self.runtime.db, self.runtime.config, log_id)
+    # A warm shutdown (SIGTERM) ends a hand-over chain after its request in flight.
+    outcome = delivery.deliver(self.runtime.db, self.runtime.config, log_id,
+                               keep_going=lambda: not worker_state.should_stop)
     TASK_OUTCOMES.labels("deliver_webhook", outcome).inc()
     if outcome in _ATTEMPT_OUTCOMES:
         DELIVERY_OUTCOMES.labels(outcome).inc()

@@ -21,11 +21,13 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import (
+    Boolean,
     Integer,
     Table,
     and_,
@@ -72,8 +74,13 @@ def busy_wait_s(age_s: float, timeout_s: float) -> float:
     return min(max(BUSY_RECHECK_S, age_s / 2), max(BUSY_RECHECK_S, timeout_s))
 DISPATCH_BATCH = 500
 # How long a worker keeps handing its slot to the next waiting attempt of the same endpoint
-# before it returns to the queue (where other merchants' first attempts wait).
-HAND_OVER_S = 5
+# before it returns to the queue. Fairness between merchants is the in-flight caps' job (a
+# merchant holds at most its cap of threads, looping or not); this bound only returns the
+# thread now and then. The queue ahead of a backlog's end is mostly that backlog's own
+# messages, turned away or skipped: at 5 s a 3,000-event backlog to one endpoint drained at
+# 98-156/s, stalling 4 s at each chain's end (2026-12-03, bench/diag_drain.py); unbounded,
+# 249/s.
+HAND_OVER_S = 30
 # pg_advisory_xact_lock(key1, key2) namespace of the per-merchant in-flight count.
 MERCHANT_LOCK_SPACE = 9009
 COUNTER_SLOTS = 8
@@ -206,7 +213,7 @@ _LOGS, _ENDPOINTS, _EVENTS = (cast(Table, model.__table__)
 ENDPOINT_LOCK_SPACE = 9008
 
 
-def deliver(db, config, log_id: str) -> str:
+def deliver(db, config, log_id: str, keep_going: Callable[[], bool] = lambda: True) -> str:
     """Send one pending attempt. Returns the outcome: succeeded, retrying, failed, dead, or
     busy (endpoint or merchant at its in-flight cap) / skipped (someone else has it or it is
     done).
@@ -214,14 +221,16 @@ def deliver(db, config, log_id: str) -> str:
     A request that succeeds hands its slot to the endpoint's next waiting attempt, which this
     worker then sends itself (for up to HAND_OVER_S): a backlog to a healthy endpoint drains
     at the speed of its answers, not of the queue and the busy re-offers. A failing endpoint
-    keeps no slot; its waiting attempts go back to the dispatcher's schedule."""
+    keeps no slot; its waiting attempts go back to the dispatcher's schedule. ``keep_going``
+    turning false (the worker is shutting down) ends the hand-over early."""
     claimed = _claim(db, config, log_id)
     if isinstance(claimed, str):
         return claimed
     hand_over_until = time.monotonic() + HAND_OVER_S
     first, claim = _send(db, config, claimed, hand_over=True)
     while claim is not None:
-        _outcome, claim = _send(db, config, claim, time.monotonic() < hand_over_until)
+        _outcome, claim = _send(db, config, claim,
+                                time.monotonic() < hand_over_until and keep_going())
     return first
 
 
@@ -229,8 +238,8 @@ def _send(db, config, claim: Claim, hand_over: bool) -> tuple[str, Claim | None]
     """Send ``claim`` and record the answer: (outcome, the next attempt handed to us)."""
     result = http_sender.post(claim.url, claim.body, claim.headers,
                               config.webhook_timeout_s, config.is_production)
-    if result.succeeded and hand_over and db.engine.dialect.name == "postgresql":
-        return _record_and_take_next(db, config, claim, result)
+    if result.succeeded and db.engine.dialect.name == "postgresql":
+        return _record_and_take_next(db, config, claim, result, hand_over)
     return _record(db, config, claim, result), None
 
 
@@ -334,8 +343,16 @@ _NEXT = (select(_WAITING.c.id)
                                _ENDPOINTS.c.status == EndpointStatus.ENABLED))
          .order_by(_WAITING.c.id).limit(1)
          .with_for_update(skip_locked=True, of=_WAITING)).cte("next_waiting")
+# Taken (``take``): leased to this worker, which sends it next. Not taken (the worker's
+# HAND_OVER_S is up): due now, so the dispatcher offers it again within its second, behind
+# what is queued. Its own message was most likely turned away busy while the slot was
+# handed on, and would otherwise sit out its busy wait (up to the HTTP timeout): a backlog
+# to one endpoint stalled every 5 s (2026-12-03: 98 deliveries/s, against 249/s with no
+# time limit at all).
+_TAKE = bindparam("take", type_=Boolean)
 _LEASED = update(_LOGS).where(_LOGS.c.id == _NEXT.c.id).values(
-    claimed_until=bindparam("next_lease"), next_retry_at=bindparam("next_lease"),
+    claimed_until=case((_TAKE, bindparam("next_lease")), else_=_LOGS.c.claimed_until),
+    next_retry_at=case((_TAKE, bindparam("next_lease")), else_=bindparam("now")),
     updated_at=bindparam("now")).returning(
     _LOGS.c.id, _LOGS.c.event_id, _LOGS.c.endpoint_id, _LOGS.c.attempt).cte("leased")
 _SUCCEED_AND_TAKE_NEXT = (
@@ -439,21 +456,23 @@ def _record(db, config, claim: Claim, result: http_sender.SendResult) -> str:
     return outcome if done else _lease_lost(claim)
 
 
-def _record_and_take_next(db, config, claim: Claim, result: http_sender.SendResult
-                          ) -> tuple[str, Claim | None]:
+def _record_and_take_next(db, config, claim: Claim, result: http_sender.SendResult,
+                          take: bool) -> tuple[str, Claim | None]:
     """A success, recorded in the statement that leases the endpoint's oldest waiting attempt
     (if any) to this worker: one slot changes hands, so the endpoint's and the merchant's
-    in-flight counts never move and no lock is needed. PostgreSQL only (data-modifying CTE)."""
+    in-flight counts never move and no lock is needed. Without ``take`` that attempt is made
+    due now instead (``_LEASED``). PostgreSQL only (data-modifying CTE)."""
     now = utcnow()
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     with db.autocommit_connection() as conn:  # one statement, atomic on its own
         row = conn.execute(_SUCCEED_AND_TAKE_NEXT, {
             "log_id": claim.log_id, "lease": claim.lease, "now": now, "next_lease": lease,
+            "take": take,
             "v_response_status": result.status, "v_response_ms": result.duration_ms,
             "v_response_body": result.body}).one()
     if not row.answered:
         return _lease_lost(claim), None
-    if row.next_id is None:
+    if row.next_id is None or not take:
         return DeliveryStatus.SUCCEEDED, None
     return DeliveryStatus.SUCCEEDED, _signed(row.next_id, lease, row.next_attempt, row, now)
 

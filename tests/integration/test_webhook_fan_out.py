@@ -181,3 +181,29 @@ def test_a_failed_request_keeps_no_slot(client, merchant, db, config):
             assert (waiting.status, waiting.claimed_until) == ("pending", None)
     finally:
         receiver.stop()
+
+
+def test_a_hand_over_that_ends_leaves_the_next_attempt_due_now(client, merchant, db, config):
+    """When the worker stops handing over (its time is up, or it is shutting down), the
+    endpoint's next waiting attempt is not left to sit out its busy wait: it is due now, so
+    the dispatcher offers it again at its next tick."""
+    receiver = Receiver(Answer(200)).start()
+    try:
+        _endpoints(client, merchant, 1, url=receiver.url)
+        logs = [_logs(db, _event(db, merchant["merchant_id"]))[0] for _ in range(3)]
+        later = utcnow() + timedelta(minutes=5)
+        with db.transaction() as session:  # as a claim turned away busy leaves them
+            for log in logs[1:]:
+                session.get(WebhookLog, log.id).next_retry_at = later
+        assert delivery.deliver(db, config, logs[0].id, keep_going=lambda: False) == \
+            "succeeded"
+        # The first attempt's own request always hands over once; then the loop stops.
+        assert [json_id(r.body) for r in receiver.requests] == \
+            [logs[0].event_id, logs[1].event_id]
+        with db.transaction() as session:
+            third = session.get(WebhookLog, logs[2].id)
+            assert (third.status, third.claimed_until) == ("pending", None)
+            assert third.next_retry_at <= utcnow()
+        assert delivery.dispatch_due(db)["republished"] == 1
+    finally:
+        receiver.stop()
