@@ -41,6 +41,8 @@ def main() -> int:
         logs = stack.scalar("SELECT count(*) FROM webhook_logs")
         if "--explain" in sys.argv:
             return _explain(stack)
+        if "--busy" in sys.argv:
+            return _busy_claims(stack)
         if "--inproc" in sys.argv:
             return _in_process(stack)
         beat = stack.beat()
@@ -102,19 +104,55 @@ def _explain(stack: Stack) -> int:
     return 0
 
 
+def _log_statements(stack: Stack) -> None:
+    """--log-statements: every statement's duration, and plans of the slow ones, logged."""
+    if "--log-statements" not in sys.argv:
+        return
+    stack.sql("ALTER DATABASE gateway SET log_min_duration_statement = 0")
+    stack.sql("ALTER DATABASE gateway SET session_preload_libraries = 'auto_explain'")
+    stack.sql("ALTER DATABASE gateway SET auto_explain.log_min_duration = '4ms'")
+    stack.sql("ALTER DATABASE gateway SET auto_explain.log_analyze = on")
+    stack.sql("ALTER DATABASE gateway SET auto_explain.log_buffers = on")
+    stack.db.dispose()
+    print("statements logged to", stack.pg.log)
+
+
+def _keep_statement_log(stack: Stack) -> None:
+    if "--log-statements" in sys.argv:
+        import shutil
+        shutil.copy(stack.pg.log, OUT_DIR / "pg-statements.log")
+
+
+def _busy_claims(stack: Stack) -> int:
+    """Claims turned away at the endpoint's cap, timed one after another in this process."""
+    from datetime import timedelta
+
+    from shared.config import Config
+    from shared.db import utcnow
+    from shared.webhooks import delivery
+    config = Config.from_env(stack.env)
+    ids = [i for (i,) in stack.sql("SELECT id FROM webhook_logs ORDER BY id")]
+    stack.sql("UPDATE webhook_logs SET claimed_until = :lease WHERE id = ANY(:ids)",
+              lease=utcnow() + timedelta(seconds=60), ids=ids[:4])
+    _log_statements(stack)
+    took, outcomes = [], set()
+    for log_id in ids[4:304]:
+        t = time.perf_counter()
+        outcomes.add(delivery._claim(stack.db, config, log_id))
+        took.append(time.perf_counter() - t)
+    took.sort()
+    print(f"busy claims: {outcomes}; median {took[len(took) // 2] * 1000:.2f} ms, "
+          f"p90 {took[int(len(took) * 0.9)] * 1000:.2f} ms")
+    _keep_statement_log(stack)
+    return 0
+
+
 def _in_process(stack: Stack) -> int:
     """One hand-over chain in this process, timed step by step (no Celery, no other thread)."""
     from shared.config import Config
     from shared.webhooks import delivery, http_sender
     config = Config.from_env(stack.env)
-    if "--log-statements" in sys.argv:
-        stack.sql("ALTER DATABASE gateway SET log_min_duration_statement = 0")
-        stack.sql("ALTER DATABASE gateway SET session_preload_libraries = 'auto_explain'")
-        stack.sql("ALTER DATABASE gateway SET auto_explain.log_min_duration = '4ms'")
-        stack.sql("ALTER DATABASE gateway SET auto_explain.log_analyze = on")
-        stack.sql("ALTER DATABASE gateway SET auto_explain.log_buffers = on")
-        stack.db.dispose()
-        print("statements logged to", stack.pg.log)
+    _log_statements(stack)
     if "--generic" in sys.argv:
         stack.sql("ALTER DATABASE gateway SET plan_cache_mode = force_generic_plan")
         stack.db.dispose()
@@ -148,9 +186,7 @@ def _in_process(stack: Stack) -> int:
         values.sort()
         print(f"  {name}: median {values[len(values) // 2] * 1000:.2f} ms, "
               f"p90 {values[int(len(values) * 0.9)] * 1000:.2f} ms")
-    if "--log-statements" in sys.argv:
-        import shutil
-        shutil.copy(stack.pg.log, OUT_DIR / "pg-statements.log")
+    _keep_statement_log(stack)
     return 0
 
 
