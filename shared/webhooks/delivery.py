@@ -28,7 +28,9 @@ from typing import cast
 
 from sqlalchemy import (
     Boolean,
+    ColumnClause,
     Integer,
+    String,
     Table,
     and_,
     bindparam,
@@ -42,7 +44,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from shared import jobs, outbox
 from shared.db import utcnow
@@ -238,9 +242,18 @@ def _send(db, config, claim: Claim, hand_over: bool) -> tuple[str, Claim | None]
     """Send ``claim`` and record the answer: (outcome, the next attempt handed to us)."""
     result = http_sender.post(claim.url, claim.body, claim.headers,
                               config.webhook_timeout_s, config.is_production)
+    # The request went out; its answer is recorded even across a database restart, while
+    # our lease lasts. Given up, the lease would hold one of the endpoint's in-flight slots
+    # until it ran out and the attempt would be sent again: after a PostgreSQL restart, an
+    # endpoint's four slots stood taken and its backlog still for 5 s (make chaos).
+    retrying = Retrying(retry=retry_if_exception_type(OperationalError),
+                        wait=wait_exponential_jitter(initial=0.2, max=2),
+                        stop=stop_after_delay(max(0.0, (claim.lease - utcnow())
+                                                  .total_seconds() - LEASE_MARGIN_S / 2)),
+                        reraise=True)
     if result.succeeded and db.engine.dialect.name == "postgresql":
-        return _record_and_take_next(db, config, claim, result, hand_over)
-    return _record(db, config, claim, result), None
+        return retrying(_record_and_take_next, db, config, claim, result, hand_over)
+    return retrying(_record, db, config, claim, result), None
 
 
 # 'pending' written into the SQL, not bound: PostgreSQL's generic plan of a prepared
@@ -248,7 +261,7 @@ def _send(db, config, claim: Claim, hand_over: bool) -> tuple[str, Claim | None]
 # prove the index's WHERE from the query's text. With the status bound, the hand-over's plan
 # went from the pending-by-endpoint index to a bitmap scan of every pending attempt and a
 # sort: 4.3 ms a statement with 2,000 waiting (auto_explain, 2026-12-03).
-_PENDING = literal_column(f"'{DeliveryStatus.PENDING}'")
+_PENDING: ColumnClause[str] = literal_column(f"'{DeliveryStatus.PENDING}'", String)
 
 
 def _is_pending(logs):

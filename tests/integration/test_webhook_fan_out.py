@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from shared.db import utcnow
 from shared.events.service import record_event
@@ -206,4 +206,36 @@ def test_a_hand_over_that_ends_leaves_the_next_attempt_due_now(client, merchant,
             assert third.next_retry_at <= utcnow()
         assert delivery.dispatch_due(db)["republished"] == 1
     finally:
+        receiver.stop()
+
+
+def test_an_answer_is_recorded_across_a_database_restart_and_frees_its_slot(
+        client, merchant, db, config):
+    """PostgreSQL ends every connection while the request is out (as a restart does): the
+    answer is still recorded once the database answers again, so the attempt is not left
+    leased (holding one of the endpoint's slots until the lease runs out) and sent twice."""
+    receiver = Receiver(Answer(200, hang_s=0.5)).start()
+    killer = create_engine(db.engine.url)
+    try:
+        _endpoints(client, merchant, 1, url=receiver.url)
+        log = _logs(db, _event(db, merchant["merchant_id"]))[0]
+
+        def restart_while_the_request_is_out():
+            while not receiver.requests:
+                time.sleep(0.01)
+            with killer.begin() as conn:
+                ended = conn.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            assert ended >= 1
+        restarter = threading.Thread(target=restart_while_the_request_is_out)
+        restarter.start()
+        assert delivery.deliver(db, config, log.id) == "succeeded"
+        restarter.join(10)
+        assert len(receiver.requests) == 1
+        with db.transaction() as session:
+            row = session.get(WebhookLog, log.id)
+            assert (row.status, row.claimed_until) == ("succeeded", None)
+    finally:
+        killer.dispose()
         receiver.stop()
