@@ -34,6 +34,12 @@ def _logs(db, event_id):
                                .order_by(WebhookLog.endpoint_id)).all()
 
 
+def _status_and_lease(db, log_id):
+    with db.transaction() as session:
+        row = session.get(WebhookLog, log_id)
+        return row.status, row.claimed_until
+
+
 def json_id(body: bytes) -> str:
     return json.loads(body)["id"]
 
@@ -176,9 +182,7 @@ def test_a_failed_request_keeps_no_slot(client, merchant, db, config):
         first, second = (_logs(db, _event(db, merchant["merchant_id"]))[0] for _ in range(2))
         assert delivery.deliver(db, config, first.id) == "retrying"
         assert len(receiver.requests) == 1
-        with db.transaction() as session:
-            waiting = session.get(WebhookLog, second.id)
-            assert (waiting.status, waiting.claimed_until) == ("pending", None)
+        assert _status_and_lease(db, second.id) == ("pending", None)
     finally:
         receiver.stop()
 
@@ -233,9 +237,7 @@ def test_an_answer_is_recorded_across_a_database_restart_and_frees_its_slot(
         assert delivery.deliver(db, config, log.id) == "succeeded"
         restarter.join(10)
         assert len(receiver.requests) == 1
-        with db.transaction() as session:
-            row = session.get(WebhookLog, log.id)
-            assert (row.status, row.claimed_until) == ("succeeded", None)
+        assert _status_and_lease(db, log.id) == ("succeeded", None)
     finally:
         killer.dispose()
         receiver.stop()
