@@ -4,6 +4,7 @@
 writes a payment.created event and its webhook_log), then starts the webhooks worker as
 ``make chaos`` runs it (-P threads -c 16) and times the drain to a receiver that answers at
 once. With ``--spy`` py-spy records the worker (var/bench/drain.txt, collapsed stacks).
+``--fine`` prints the drain's progress every 0.5 s (delivered, queue depth).
 ``--inproc`` times one hand-over chain step by step in this process instead (``--log-statements``
 keeps PostgreSQL's statement log and auto_explain plans); ``--explain`` prints the hand-over
 statement's plan half way through a backlog. A backlog to one endpoint is the tail of every
@@ -153,9 +154,6 @@ def _in_process(stack: Stack) -> int:
     from shared.webhooks import delivery, http_sender
     config = Config.from_env(stack.env)
     _log_statements(stack)
-    if "--generic" in sys.argv:
-        stack.sql("ALTER DATABASE gateway SET plan_cache_mode = force_generic_plan")
-        stack.db.dispose()
     timings: dict[str, list[float]] = {"post": [], "record_and_take_next": []}
 
     def timed(name, fn):

@@ -81,7 +81,7 @@ def call_provider(db, config, fn: Callable[[], T], *, merchant_id: str, provider
     retrying = Retrying(
         retry=retry_if_exception_type(ProviderTransientError),
         stop=stop_after_attempt(max(1, config.provider_max_attempts)),
-        wait=wait_exponential_jitter(initial=config.provider_retry_base_ms / 1000, max=10),
+        wait=wait_exponential_jitter(multiplier=config.provider_retry_base_ms / 1000, max=10),
         reraise=True)
     return retrying(attempt)
 
