@@ -9,6 +9,7 @@ deadlocks.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -163,80 +164,70 @@ class Posting:
         """PostgreSQL: the accounts locked in id order, then entries, lines, balances and daily
         totals, all in one statement (data-modifying CTEs). A merchant's accounts are shared by
         all its payments, so the lock is taken by the statement that moves them and held for it
-        and the commit only (the ids are looked up first, unlocked). Entries already posted
-        (same source and kind) are skipped with all they carry."""
+        and the commit only. Entries already posted (same source and kind) are skipped with all
+        they carry. Entries of one book (merchant, currency, mode: every payment's and
+        refund's posting) find their accounts by kind in the statement itself; the accounts of
+        a book's first posting are created and the statement run again."""
         entries, self.entries = self.entries, []
         keys = sorted({(e.merchant_id, e.currency, e.livemode, line.kind)
                        for e in entries for line in e.lines if line.amount})
+        books = _by_book(keys)
+        ids: dict[tuple, int] | None = None
         if locked is not None and all(k in locked for k in keys):
             ids = {k: locked[k].id for k in keys}
-        else:
-            ids = self.account_ids(_by_book(keys))
-        params: dict = {"now": utcnow(), "account_ids": sorted(set(ids.values()))}
-        entry_rows, line_rows, total_rows = [], [], []
-        for i, e in enumerate(entries):
-            params.update({f"e{i}_s": e.source_id, f"e{i}_k": e.kind, f"e{i}_m": e.merchant_id,
-                           f"e{i}_c": e.currency, f"e{i}_l": e.livemode})
-            entry_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
-                              f"CAST(:e{i}_m AS varchar), CAST(:e{i}_c AS varchar), "
-                              f"CAST(:e{i}_l AS boolean))")
-            for j, line in enumerate(x for x in e.lines if x.amount):
-                account_id = ids[(e.merchant_id, e.currency, e.livemode, line.kind)]
-                params.update({f"l{i}_{j}_a": account_id, f"l{i}_{j}_d": line.side,
-                               f"l{i}_{j}_n": line.amount})
-                line_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
-                                 f"CAST(:l{i}_{j}_a AS bigint), CAST(:l{i}_{j}_d AS varchar), "
-                                 f"CAST(:l{i}_{j}_n AS bigint))")
-            if e.totals:
-                params[f"t{i}_day"] = e.day or params["now"].date()
-                cells = ", ".join(f"CAST(:t{i}_{c} AS bigint)" for c in _TOTAL_COLUMNS)
-                params.update({f"t{i}_{c}": e.totals.get(c, 0) for c in _TOTAL_COLUMNS})
-                total_rows.append(f"(CAST(:e{i}_s AS varchar), CAST(:e{i}_k AS varchar), "
-                                  f"CAST(:t{i}_day AS date), {cells})")
-        totals_cte = ""
-        if total_rows:
-            columns = ", ".join(_TOTAL_COLUMNS)
-            sums = ", ".join(f"sum(tv.{c})" for c in _TOTAL_COLUMNS)
-            updates = ", ".join(f"{c} = ledger_daily_totals.{c} + EXCLUDED.{c}"
-                                for c in _TOTAL_COLUMNS)
-            totals_cte = f""",
-            tv(source_id, kind, day, {columns}) AS (VALUES {", ".join(total_rows)}),
-            t AS (INSERT INTO ledger_daily_totals (merchant_id, livemode, currency, day,
-                                                   {columns})
-                  SELECT v.merchant_id, v.livemode, v.currency, tv.day, {sums}
-                  FROM tv JOIN e USING (source_id, kind)
-                  JOIN v USING (source_id, kind)
-                  WHERE (SELECT count(*) FROM u) > 0
-                  GROUP BY v.merchant_id, v.livemode, v.currency, tv.day
-                  ON CONFLICT (merchant_id, livemode, currency, day) DO UPDATE SET {updates})"""
-        # lk locks every account in id order before any is updated (u reads it, and the
-        # daily totals wait for u), the one lock order of every posting.
-        statement = f"""
-            WITH lk AS MATERIALIZED (SELECT id FROM ledger_accounts
-                                     WHERE id = ANY(CAST(:account_ids AS bigint[]))
-                                     ORDER BY id FOR UPDATE),
-            v(source_id, kind, merchant_id, currency, livemode) AS (
-                VALUES {", ".join(entry_rows)}),
-            e AS (INSERT INTO ledger_entries (merchant_id, currency, livemode, kind, source_id,
-                                              created_at)
-                  SELECT merchant_id, currency, livemode, kind, source_id, :now FROM v
-                  ON CONFLICT (source_id, kind) DO NOTHING RETURNING id, source_id, kind),
-            lv(source_id, kind, account_id, side, amount) AS (VALUES {", ".join(line_rows)}),
-            l AS (INSERT INTO ledger_lines (entry_id, account_id, side, amount)
-                  SELECT e.id, lv.account_id, lv.side, lv.amount
-                  FROM lv JOIN e USING (source_id, kind)
-                  RETURNING account_id, side, amount),
-            u AS (UPDATE ledger_accounts a SET balance = a.balance + d.delta
-                  FROM (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
-                                                    ELSE -amount END) AS delta
-                        FROM l GROUP BY account_id) d
-                  WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
-                  RETURNING a.id){totals_cte}
-            SELECT source_id, kind FROM e"""
-        written = set(self.session.execute(_text(statement), params).all())
+        elif len(books) > 1:
+            ids = self.account_ids(books)
+        statement, params = self._posting_statement(entries, keys, ids)
+        rows = self.session.execute(statement, params).all()
+        if ids is None and rows[0][0] < len(keys):
+            # The book's first posting: nothing was written (the statement checks that every
+            # account is there); create the accounts and post by their ids.
+            ids = self.account_ids(books)
+            statement, params = self._posting_statement(entries, keys, ids)
+            rows = self.session.execute(statement, params).all()
+        written = {(source_id, kind) for _, source_id, kind in rows if source_id is not None}
         for account in (locked or {}).values():
             self.session.expire(account, ["balance"])
         return [e for e in entries if (e.source_id, e.kind) in written]
+
+    @staticmethod
+    def _posting_statement(entries: list[Entry], keys: list[tuple],
+                           ids: dict[tuple, int] | None) -> tuple[TextClause, dict]:
+        """The posting's statement and parameters. With ``ids`` the accounts are locked by id;
+        without, ``keys`` are of one book and its accounts are locked by kind. The entries,
+        lines and totals travel as three JSON parameters, so the SQL has one text per shape
+        (psycopg parses, caches and prepares it once; dozens of scalar parameters made it
+        parse the SQL on every posting)."""
+        params: dict = {"now": utcnow(), "n_accounts": len(keys)}
+        if ids is None:
+            (merchant_id, currency, livemode), = {k[:3] for k in keys}
+            params.update(book_m=merchant_id, book_c=currency, book_l=livemode,
+                          kinds=sorted({k[3] for k in keys}))
+        else:
+            params["account_ids"] = sorted(set(ids.values()))
+        entry_rows, line_rows, total_rows = [], [], []
+        today = params["now"].date()
+        for e in entries:
+            entry_rows.append({"source_id": e.source_id, "kind": e.kind,
+                               "merchant_id": e.merchant_id, "currency": e.currency,
+                               "livemode": e.livemode})
+            for line in e.lines:
+                if not line.amount:
+                    continue
+                row = {"source_id": e.source_id, "kind": e.kind, "side": line.side,
+                       "amount": line.amount}
+                if ids is None:
+                    row["account_kind"] = line.kind
+                else:
+                    row["account_id"] = ids[(e.merchant_id, e.currency, e.livemode, line.kind)]
+                line_rows.append(row)
+            if e.totals:
+                total_rows.append({"source_id": e.source_id, "kind": e.kind,
+                                   "day": (e.day or today).isoformat(),
+                                   **{c: e.totals.get(c, 0) for c in _TOTAL_COLUMNS}})
+        params.update(entries=json.dumps(entry_rows), lines=json.dumps(line_rows),
+                      totals=json.dumps(total_rows))
+        return _posting_sql(ids is None, bool(total_rows)), params
 
     def _add_totals(self, entries: list[Entry], now: datetime) -> None:
         sums: dict[tuple, dict[str, int]] = {}
@@ -265,8 +256,63 @@ def _zeroes(values: dict[str, int]) -> dict[str, int]:
     return {c: values.get(c, 0) for c in _TOTAL_COLUMNS}
 
 
-@lru_cache(maxsize=64)
-def _text(statement: str) -> TextClause:
-    """One TextClause per statement shape (a payment's posting is always the same shape):
-    building one parses the SQL for its bind parameters each time."""
-    return text(statement)
+@lru_cache(maxsize=8)
+def _posting_sql(by_kind: bool, with_totals: bool) -> TextClause:
+    """The posting statement of one shape: accounts locked by kind (one book) or by id, with
+    or without daily totals. ``lk`` locks every account in id order before any is updated
+    (``u`` reads it, and the daily totals wait for ``u``), the one lock order of every
+    posting; nothing is written unless every account is there."""
+    if by_kind:
+        lock = """SELECT id, kind AS account_kind FROM ledger_accounts
+                  WHERE merchant_id = CAST(:book_m AS varchar)
+                    AND currency = CAST(:book_c AS varchar)
+                    AND livemode = CAST(:book_l AS boolean)
+                    AND kind = ANY(CAST(:kinds AS varchar[]))"""
+        lines = """SELECT e.id, lk.id, lv.side, lv.amount FROM lv
+                   JOIN e USING (source_id, kind) JOIN lk USING (account_kind)"""
+    else:
+        lock = """SELECT id FROM ledger_accounts
+                  WHERE id = ANY(CAST(:account_ids AS bigint[]))"""
+        lines = """SELECT e.id, lv.account_id, lv.side, lv.amount FROM lv
+                   JOIN e USING (source_id, kind)"""
+    totals = ""
+    if with_totals:
+        columns = ", ".join(_TOTAL_COLUMNS)
+        typed = ", ".join(f"{c} bigint" for c in _TOTAL_COLUMNS)
+        sums = ", ".join(f"sum(tv.{c})" for c in _TOTAL_COLUMNS)
+        updates = ", ".join(f"{c} = ledger_daily_totals.{c} + EXCLUDED.{c}"
+                            for c in _TOTAL_COLUMNS)
+        totals = f""",
+        tv AS (SELECT * FROM jsonb_to_recordset(CAST(:totals AS jsonb))
+               AS x(source_id varchar, kind varchar, day date, {typed})),
+        t AS (INSERT INTO ledger_daily_totals (merchant_id, livemode, currency, day, {columns})
+              SELECT v.merchant_id, v.livemode, v.currency, tv.day, {sums}
+              FROM tv JOIN e USING (source_id, kind)
+              JOIN v USING (source_id, kind)
+              WHERE (SELECT count(*) FROM u) > 0
+              GROUP BY v.merchant_id, v.livemode, v.currency, tv.day
+              ON CONFLICT (merchant_id, livemode, currency, day) DO UPDATE SET {updates})"""
+    return text(f"""
+        WITH lk AS MATERIALIZED ({lock} ORDER BY id FOR UPDATE),
+        v AS (SELECT * FROM jsonb_to_recordset(CAST(:entries AS jsonb))
+              AS x(source_id varchar, kind varchar, merchant_id varchar, currency varchar,
+                   livemode boolean)),
+        e AS (INSERT INTO ledger_entries (merchant_id, currency, livemode, kind, source_id,
+                                          created_at)
+              SELECT merchant_id, currency, livemode, kind, source_id, :now FROM v
+              WHERE (SELECT count(*) FROM lk) = :n_accounts
+              ON CONFLICT (source_id, kind) DO NOTHING RETURNING id, source_id, kind),
+        lv AS (SELECT * FROM jsonb_to_recordset(CAST(:lines AS jsonb))
+               AS x(source_id varchar, kind varchar, account_id bigint, account_kind varchar,
+                    side varchar, amount bigint)),
+        l AS (INSERT INTO ledger_lines (entry_id, account_id, side, amount)
+              {lines}
+              RETURNING account_id, side, amount),
+        u AS (UPDATE ledger_accounts a SET balance = a.balance + d.delta
+              FROM (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
+                                                ELSE -amount END) AS delta
+                    FROM l GROUP BY account_id) d
+              WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
+              RETURNING a.id){totals}
+        SELECT n.locked, e.source_id, e.kind
+        FROM (SELECT count(*) AS locked FROM lk) n LEFT JOIN e ON true""")

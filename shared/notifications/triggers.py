@@ -36,14 +36,17 @@ def _amount(amount: int, currency: str) -> str:
 
 
 def on_event(session: Session, merchant_id: str, event_type: str, obj: dict,
-             payment: dict | None = None) -> None:
-    """``obj`` is the event's object; for a refund, ``payment`` is its payment's object."""
+             payment: dict | None = None, receipts_on: bool | None = None) -> None:
+    """``obj`` is the event's object; for a refund, ``payment`` is its payment's object.
+    ``receipts_on``: whether the merchant sends receipts, when the caller read it already."""
     kind = _RECEIPT_EVENTS.get(event_type)
     if kind is None:
         return
-    settings = session.execute(_RECEIPTS_ON, {"merchant_id": merchant_id}).first()
-    if settings is None or not (settings.customer_email_receipts or
-                                settings.customer_sms_receipts):
+    if receipts_on is None:
+        settings = session.execute(_RECEIPTS_ON, {"merchant_id": merchant_id}).first()
+        receipts_on = settings is not None and bool(settings.customer_email_receipts or
+                                                    settings.customer_sms_receipts)
+    if not receipts_on:
         return  # receipts are off unless the merchant turned them on
     try:
         with session.begin_nested():

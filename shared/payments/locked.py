@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared.notifications.models import NotificationSettings
 from shared.payments.models import Payment
 
 _TABLE = cast(Table, Payment.__table__)
@@ -21,6 +22,13 @@ _ATTRIBUTES = {column.name: Payment.__mapper__.get_property_by_column(column).ke
                for column in _TABLE.c}
 _COLUMNS = {attribute: column for column, attribute in _ATTRIBUTES.items()}
 _LOCK = select(_TABLE).where(_TABLE.c.id == bindparam("payment_id")).with_for_update()
+_NOTIFY = cast(Table, NotificationSettings.__table__)
+# The settle's lock also reads whether the merchant sends receipts (the completed event's
+# notification trigger would ask in a statement of its own): NULL when it has no settings.
+_LOCK_WITH_RECEIPTS = select(_TABLE, select(or_(
+    _NOTIFY.c.customer_email_receipts, _NOTIFY.c.customer_sms_receipts)).where(
+    _NOTIFY.c.merchant_id == _TABLE.c.merchant_id).scalar_subquery().label("receipts_on")
+).where(_TABLE.c.id == bindparam("payment_id")).with_for_update(of=_TABLE)
 # The SET clause is made of the columns passed at execution (compiled once per set of columns).
 _SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("locked_payment_id"))
 
@@ -38,11 +46,18 @@ class LockedPayment:
         def __setattr__(self, name: str, value: Any) -> None: ...
 
     @classmethod
-    def lock(cls, session: Session, payment_id: str) -> LockedPayment | None:
-        row = session.execute(_LOCK, {"payment_id": payment_id}).mappings().first()
+    def lock(cls, session: Session, payment_id: str, *,
+             with_receipts: bool = False) -> LockedPayment | None:
+        """The row, locked; ``with_receipts`` also sets ``receipts_on`` (True when the
+        merchant sends customer receipts), read in the same statement."""
+        statement = _LOCK_WITH_RECEIPTS if with_receipts else _LOCK
+        row = session.execute(statement, {"payment_id": payment_id}).mappings().first()
         if row is None:
             return None
-        return cls({_ATTRIBUTES[name]: value for name, value in row.items()})
+        values = {_ATTRIBUTES[name]: row[name] for name in _ATTRIBUTES}
+        if with_receipts:
+            values["receipts_on"] = bool(row["receipts_on"])
+        return cls(values)
 
     def changes(self) -> dict[str, Any]:
         """``{column: new value}`` of what changed since the row was loaded (or saved)."""

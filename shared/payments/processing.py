@@ -38,7 +38,8 @@ def move_payment(session: Session, payment: PaymentRow, new_status: str, event_t
     payment.updated_at = utcnow()
     obj = payment_object(payment)
     record_event(session, payment.merchant_id, event_type, obj)
-    notification_triggers.on_event(session, payment.merchant_id, event_type, obj)  # receipts
+    notification_triggers.on_event(session, payment.merchant_id, event_type, obj,  # receipts
+                                   receipts_on=getattr(payment, "receipts_on", None))
     return True
 
 
@@ -134,7 +135,7 @@ def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
     """The worker's second transaction: apply the provider's answer to the locked payment
     (forward only), with its event and, for a completed payment, the order's update."""
     with db.transaction() as session:
-        payment = LockedPayment.lock(session, payment_id)
+        payment = LockedPayment.lock(session, payment_id, with_receipts=True)
         if payment is None:
             raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
         changed = apply_payment_result(session, payment, result)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import JSON, Table, and_, bindparam, literal, null, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from shared.risk import velocity
@@ -50,8 +50,10 @@ def evaluate(session: Session, config, payment) -> RiskDecision:
         # A payment the provider already holds (created before risk rules existed, or a
         # checkout in progress) is past the point where blocking it could help.
         signals = payment_signals(payment)
-        rules += _blocklisted(session, payment.merchant_id, signals)
-        if _over_amount_limit(session, payment):
+        blocked_kinds, limits = _merchant_rules(session, payment.merchant_id, signals)
+        rules += [f"blocklist:{kind}" for kind in blocked_kinds]
+        limit = (limits or {}).get(payment.currency)
+        if isinstance(limit, int) and payment.amount > limit:
             rules.append("amount_limit")
         if config.risk_velocity > 0:  # 0 turns velocity off (and its counting)
             counts = velocity.count_and_record(session, payment.merchant_id, payment.id,
@@ -67,29 +69,24 @@ def evaluate(session: Session, config, payment) -> RiskDecision:
 
 
 _BLOCKLIST = cast(Table, BlocklistEntry.__table__)
-# Built once, one shape for every combination of signals (a kind the payment does not carry
-# is bound to NULL, which matches nothing).
-_BLOCKLIST_MATCHES = select(_BLOCKLIST.c.type).where(
+_SETTINGS = cast(Table, RiskSettings.__table__)
+# One statement, built once: the merchant's amount limits (a row tagged "" whose second
+# column is the JSON), then the blocklist kinds that match the payment's signals, one shape for
+# every combination of signals (a kind the payment does not carry is bound to NULL, which
+# matches nothing).
+_MERCHANT_RULES = select(literal("").label("kind"), _SETTINGS.c.amount_limits).where(
+    _SETTINGS.c.merchant_id == bindparam("merchant_id")
+).union_all(select(_BLOCKLIST.c.type, type_coerce(null(), JSON)).where(
     _BLOCKLIST.c.merchant_id == bindparam("merchant_id"),
     or_(*[and_(_BLOCKLIST.c.type == kind, _BLOCKLIST.c.value == bindparam(kind))
-          for kind in BLOCKLIST_TYPES]))
+          for kind in BLOCKLIST_TYPES])))
 
 
-def _blocklisted(session: Session, merchant_id: str, signals: dict[str, str]) -> list[str]:
-    if not signals:
-        return []
-    matches = session.execute(_BLOCKLIST_MATCHES, {
+def _merchant_rules(session: Session, merchant_id: str,
+                    signals: dict[str, str]) -> tuple[list[str], dict | None]:
+    """(the blocklisted kinds of the payment's signals, sorted; the merchant's amount limits)."""
+    rows = session.execute(_MERCHANT_RULES, {
         "merchant_id": merchant_id, **{kind: signals.get(kind) for kind in BLOCKLIST_TYPES}
-    }).scalars().all()
-    return [f"blocklist:{kind}" for kind in sorted(set(matches))]
-
-
-_SETTINGS = cast(Table, RiskSettings.__table__)
-_AMOUNT_LIMITS = select(_SETTINGS.c.amount_limits).where(
-    _SETTINGS.c.merchant_id == bindparam("merchant_id"))
-
-
-def _over_amount_limit(session: Session, payment) -> bool:
-    limits = session.execute(_AMOUNT_LIMITS, {"merchant_id": payment.merchant_id}).scalar()
-    limit = (limits or {}).get(payment.currency)
-    return isinstance(limit, int) and payment.amount > limit
+    }).all()
+    limits = next((value for kind, value in rows if kind == ""), None)
+    return sorted({kind for kind, _ in rows if kind}), limits

@@ -1,0 +1,57 @@
+"""Diagnostic (not part of ``make bench``): payments-worker drain rate by pool shape, paired.
+
+``python -m bench.diag_worker N SHAPE [SHAPE ...]``: for each shape (``PROCESSES x POOL x
+CONCURRENCY``, e.g. ``2xthreadsx16`` or ``4xpreforkx1``) drains a backlog of N pending sandbox
+payments and prints payments/s and the CPU per payment of the workers and PostgreSQL. Shapes
+run in the order given, twice (A B A B), so drift on a shared machine hits both.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from bench.diag_api import _by_name, _children, _ticks
+from bench.run import _bulk_pending_payments, _publish_backlog, _reset_queues
+from bench.stack import Stack, WorkerGroup
+
+
+def _cpu_s(pids: list[int]) -> float:
+    import os
+    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> int:
+    n = int(sys.argv[1])
+    shapes = sys.argv[2:]
+    stack = Stack()
+    try:
+        for run, shape in enumerate(shapes * 2):
+            procs, pool, conc = shape.split("x")
+            _reset_queues(stack)
+            prefix = f"pay_diag{run}_"
+            _bulk_pending_payments(stack, n, prefix)
+            _publish_backlog(stack, "gateway.process_payment",
+                             [f"{prefix}{i:012d}" for i in range(1, n + 1)])
+            stack.vacuum("payments")
+            group = WorkerGroup(stack.worker("payments", int(conc), pool=pool)
+                                for _ in range(int(procs)))
+            pids = [p for w in group for p in (w.proc.pid, *_children(w.proc.pid))]
+            pg0, w0, t0 = _cpu_s(_by_name("postgres")), _cpu_s(pids), time.monotonic()
+            done = 0
+            while done < n and time.monotonic() - t0 < 300:
+                time.sleep(0.2)
+                done = stack.scalar("SELECT count(*) FROM payments WHERE id LIKE :p AND "
+                                    "status = 'completed'", p=prefix + "%")
+            span = time.monotonic() - t0
+            w1, pg1 = _cpu_s(pids), _cpu_s(_by_name("postgres"))
+            group.kill()
+            print(f"{shape:16} {done}/{n} in {span:.1f} s = {done / span:6.1f}/s; CPU ms per "
+                  f"payment: workers {1000 * (w1 - w0) / max(1, done):.2f}, postgres "
+                  f"{1000 * (pg1 - pg0) / max(1, done):.2f}", flush=True)
+        return 0
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
