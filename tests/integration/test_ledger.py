@@ -92,6 +92,43 @@ def test_every_entry_balances_and_posting_twice_posts_once(client, merchant, db,
     assert check(db) == []
 
 
+def test_a_books_first_posting_creates_its_accounts_and_later_ones_find_them_by_kind(
+        client, merchant, db, pay):
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+    from sqlalchemy import event
+    postings: list[tuple[str, dict]] = []
+
+    def seen(conn, cursor, statement, params, context, executemany):
+        if "ledger_entries" in statement and "INSERT" in statement:
+            postings.append((statement, params))
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        pay(5_000, currency="EUR")   # the merchant's first EUR posting: no accounts yet
+        first = len(postings)
+        pay(7_000, currency="EUR")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    # The first ran once by kind (nothing written: accounts missing), then by id; the second
+    # found the accounts by kind in its one statement.
+    assert first == 2 and len(postings) == 3
+    assert "account_kind" in postings[0][0] and "account_kind" not in postings[1][0].split(
+        "FOR UPDATE")[0]
+    assert postings[2][0] == postings[0][0]
+    # One SQL text whatever the amounts, short enough for psycopg to cache and prepare it.
+    statement, params = postings[2]
+    assert len(statement) <= MAX_CACHED_STATEMENT_LENGTH
+    assert len(params) <= MAX_CACHED_STATEMENT_PARAMS
+    available, pending = get_balance(client, merchant)
+    with db.transaction() as session:
+        eur = {kind: amount for kind, amount in session.execute(
+            select(LedgerAccount.kind, LedgerAccount.balance).where(
+                LedgerAccount.merchant_id == merchant["merchant_id"],
+                LedgerAccount.currency == "EUR"))}
+    assert eur["provider:sandbox"] == -12_000
+    assert pending.get("EUR", 0) + available.get("EUR", 0) == 12_000 - eur.get("fees", 0)
+    assert check(db) == []
+
+
 def test_an_unbalanced_entry_cannot_be_committed(db, merchant):
     with db.transaction() as session:
         account = LedgerAccount(merchant_id=merchant["merchant_id"], currency="INR",
