@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from bench.run import _payment_body, median
-from bench.stack import OUT_DIR, Stack, http_json, run_wrk
+from bench.stack import OUT_DIR, Stack, http_json, py_spy, run_wrk
 
 
 def _arg(name: str, default: str) -> str:
@@ -40,16 +40,20 @@ def _by_name(name: str) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def _cpu_snapshot(server_pid: int) -> dict[str, int]:
-    """CPU ticks so far of the server's processes, PostgreSQL, Redis and wrk."""
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU (user + system) used so far by these processes."""
+    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_snapshot(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server's processes, PostgreSQL, Redis and wrk."""
     groups = {"server": [server_pid, *_children(server_pid)], "postgres": _by_name("postgres"),
               "redis": _by_name("redis-server"), "wrk": _by_name("wrk")}
-    return {k: sum(_ticks(p) for p in pids) for k, pids in groups.items()}
+    return {k: cpu_seconds(pids) for k, pids in groups.items()}
 
 
 def _cpu_ms_per_request(before: dict, after: dict, requests: int) -> str:
-    hz = os.sysconf("SC_CLK_TCK")
-    return " ".join(f"{k} {(after[k] - before[k]) * 1000 / hz / max(1, requests):.2f}"
+    return " ".join(f"{k} {(after[k] - before[k]) * 1000 / max(1, requests):.2f}"
                     for k in before)
 
 
@@ -88,12 +92,8 @@ def main() -> int:
         if "--spy" in sys.argv:
             OUT_DIR.mkdir(parents=True, exist_ok=True)
             pids = _children(ours.proc.pid)
-            spy = sys.executable.replace("python", "py-spy")
-            extra = ["--gil"] if "--gil" in sys.argv else []
-            recorders = [subprocess.Popen(
-                [spy, "record", "-r", "100", "-d", str(seconds), "--format", "raw", *extra,
-                 "-o", str(OUT_DIR / f"api-{pid}.txt"), "-p", str(pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+            recorders = [py_spy(pid, seconds, OUT_DIR / f"api-{pid}.txt",
+                                gil="--gil" in sys.argv) for pid in pids]
             res = run_wrk(ours.url, script, 32, seconds, key_env)
             for rec in recorders:
                 rec.wait(60)

@@ -12,13 +12,12 @@ statement's plan half way through a backlog. A backlog to one endpoint is the ta
 """
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.receiver import ReceiverProcess
-from bench.stack import OUT_DIR, Stack, http_json
+from bench.stack import OUT_DIR, Stack, http_json, py_spy
 
 
 def main() -> int:
@@ -52,10 +51,7 @@ def main() -> int:
         recorder = None
         if spy:
             OUT_DIR.mkdir(parents=True, exist_ok=True)
-            recorder = subprocess.Popen(
-                [sys.executable.replace("python", "py-spy"), "record", "-r", "50", "-d", "15",
-                 "--format", "raw", "-o", str(OUT_DIR / "drain.txt"), "-p", str(worker.proc.pid)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            recorder = py_spy(worker.proc.pid, 15, OUT_DIR / "drain.txt", rate=50)
         seen: set[str] = set()
         marks = []
         broker = stack.redis_client()

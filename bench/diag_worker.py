@@ -10,14 +10,9 @@ from __future__ import annotations
 import sys
 import time
 
-from bench.diag_api import _by_name, _children, _ticks
+from bench.diag_api import _by_name, _children, cpu_seconds
 from bench.run import _bulk_pending_payments, _publish_backlog, _reset_queues
 from bench.stack import Stack, WorkerGroup
-
-
-def _cpu_s(pids: list[int]) -> float:
-    import os
-    return sum(_ticks(p) for p in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> int:
@@ -36,14 +31,14 @@ def main() -> int:
             group = WorkerGroup(stack.worker("payments", int(conc), pool=pool)
                                 for _ in range(int(procs)))
             pids = [p for w in group for p in (w.proc.pid, *_children(w.proc.pid))]
-            pg0, w0, t0 = _cpu_s(_by_name("postgres")), _cpu_s(pids), time.monotonic()
+            pg0, w0, t0 = cpu_seconds(_by_name("postgres")), cpu_seconds(pids), time.monotonic()
             done = 0
             while done < n and time.monotonic() - t0 < 300:
                 time.sleep(0.2)
                 done = stack.scalar("SELECT count(*) FROM payments WHERE id LIKE :p AND "
                                     "status = 'completed'", p=prefix + "%")
             span = time.monotonic() - t0
-            w1, pg1 = _cpu_s(pids), _cpu_s(_by_name("postgres"))
+            w1, pg1 = cpu_seconds(pids), cpu_seconds(_by_name("postgres"))
             group.kill()
             print(f"{shape:16} {done}/{n} in {span:.1f} s = {done / span:6.1f}/s; CPU ms per "
                   f"payment: workers {1000 * (w1 - w0) / max(1, done):.2f}, postgres "

@@ -232,6 +232,14 @@ def run_wrk(url: str, script: str, connections: int, seconds: int, env: dict,
     raise RuntimeError(f"wrk gave no result:\n{out.stdout}\n{out.stderr}")
 
 
+def py_spy(pid: int, seconds: int, out, rate: int = 100, gil: bool = False):
+    """py-spy recording ``pid`` for ``seconds`` into ``out`` (collapsed stacks); wait on it."""
+    return subprocess.Popen(
+        [sys.executable.replace("python", "py-spy"), "record", "-r", str(rate), "-d",
+         str(seconds), "--format", "raw", *(["--gil"] if gil else []), "-o", str(out),
+         "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 class Progress:
     """A one-line progress display on stderr for long phases."""
 

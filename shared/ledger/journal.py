@@ -177,13 +177,13 @@ class Posting:
             ids = {k: locked[k].id for k in keys}
         elif len(books) > 1:
             ids = self.account_ids(books)
-        statement, params = self._posting_statement(entries, keys, ids)
+        statement, params = self._posting_statement(entries, len(keys), ids, books)
         rows = self.session.execute(statement, params).all()
         if ids is None and rows[0][0] < len(keys):
             # The book's first posting: nothing was written (the statement checks that every
             # account is there); create the accounts and post by their ids.
             ids = self.account_ids(books)
-            statement, params = self._posting_statement(entries, keys, ids)
+            statement, params = self._posting_statement(entries, len(keys), ids, books)
             rows = self.session.execute(statement, params).all()
         written = {(source_id, kind) for _, source_id, kind in rows if source_id is not None}
         for account in (locked or {}).values():
@@ -191,18 +191,17 @@ class Posting:
         return [e for e in entries if (e.source_id, e.kind) in written]
 
     @staticmethod
-    def _posting_statement(entries: list[Entry], keys: list[tuple],
-                           ids: dict[tuple, int] | None) -> tuple[TextClause, dict]:
+    def _posting_statement(entries: list[Entry], n_accounts: int, ids: dict[tuple, int] | None,
+                           books: dict[tuple, list[str]]) -> tuple[TextClause, dict]:
         """The posting's statement and parameters. With ``ids`` the accounts are locked by id;
-        without, ``keys`` are of one book and its accounts are locked by kind. The entries,
+        without, ``books`` is one book and its accounts are locked by kind. The entries,
         lines and totals travel as three JSON parameters, so the SQL has one text per shape
         (psycopg parses, caches and prepares it once; dozens of scalar parameters made it
         parse the SQL on every posting)."""
-        params: dict = {"now": utcnow(), "n_accounts": len(keys)}
+        params: dict = {"now": utcnow(), "n_accounts": n_accounts}
         if ids is None:
-            (merchant_id, currency, livemode), = {k[:3] for k in keys}
-            params.update(book_m=merchant_id, book_c=currency, book_l=livemode,
-                          kinds=sorted({k[3] for k in keys}))
+            ((merchant_id, currency, livemode), kinds), = books.items()
+            params.update(book_m=merchant_id, book_c=currency, book_l=livemode, kinds=kinds)
         else:
             params["account_ids"] = sorted(set(ids.values()))
         entry_rows, line_rows, total_rows = [], [], []
