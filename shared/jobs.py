@@ -46,6 +46,7 @@ SWEEP_PENDING_PAYOUTS = Job("gateway.sweep_pending_payouts", MAINTENANCE)
 DISPATCH_DUE_WEBHOOKS = Job("gateway.dispatch_due_webhooks", WEBHOOKS)
 DISPATCH_DUE_NOTIFICATIONS = Job("gateway.dispatch_due_notifications", NOTIFICATIONS)
 PURGE_RISK_VELOCITY_HITS = Job("gateway.purge_risk_velocity_hits", MAINTENANCE)
+FOLD_BALANCE_DELTAS = Job("gateway.fold_balance_deltas", MAINTENANCE)
 
 ALL: tuple[Job, ...] = tuple(value for value in globals().values() if isinstance(value, Job))
 BY_NAME: dict[str, Job] = {job.name: job for job in ALL}

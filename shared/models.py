@@ -4,6 +4,7 @@ from shared.checkout.models import CheckoutSession
 from shared.db import Base
 from shared.idempotency.models import IdempotencyKey
 from shared.ledger.models import (
+    BalanceDelta,
     BalanceTransaction,
     DailyTotal,
     FeeSchedule,
@@ -36,6 +37,6 @@ __all__ = [
     "SandboxCharge", "TransactionAttempt", "WebhookEndpoint", "WebhookLog", "User",
     "RefreshToken", "LoginFailure", "BlocklistEntry", "RiskSettings", "VelocityHit",
     "Notification", "NotificationSettings", "BalanceTransaction", "DailyTotal", "FeeSchedule",
-    "JournalEntry", "JournalLine", "LedgerAccount", "PaymentDailySummary", "PaymentSummaryDay",
-    "Payout", "RollupState", "SandboxBankTransfer", "SweepBackoff",
+    "JournalEntry", "JournalLine", "LedgerAccount", "BalanceDelta", "PaymentDailySummary",
+    "PaymentSummaryDay", "Payout", "RollupState", "SandboxBankTransfer", "SweepBackoff",
 ]

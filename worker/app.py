@@ -97,6 +97,9 @@ def _settings() -> dict:
         # PAYOUT_SCHEDULE=daily; once per day per merchant and currency); lost payout jobs.
         "release-available-balance": {"task": jobs.RELEASE_AVAILABLE_BALANCE.name,
                                       "schedule": 60.0},
+        # Payments' balance changes (shared.ledger.deltas) into their accounts' balances.
+        "fold-balance-deltas": {"task": jobs.FOLD_BALANCE_DELTAS.name, "schedule": 5.0,
+                                "options": {"expires": 10}},
         "daily-payouts": {"task": jobs.DAILY_PAYOUTS.name, "schedule": 3600.0},
         "refresh-payment-summary": {"task": jobs.REFRESH_PAYMENT_SUMMARY.name,
                                     "schedule": 60.0},

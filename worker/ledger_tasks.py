@@ -1,9 +1,10 @@
-"""Ledger tasks: releasing settled money, daily payouts, paying a payout, and re-queueing
-payouts whose job was lost. Thin wrappers over shared.ledger; all safe to run twice."""
+"""Ledger tasks: releasing settled money, folding balance deltas, daily payouts, paying a
+payout, and re-queueing payouts whose job was lost. Thin wrappers over shared.ledger; all safe
+to run twice."""
 from __future__ import annotations
 
 from shared import jobs
-from shared.ledger import balance, payouts
+from shared.ledger import balance, deltas, payouts
 from shared.metrics import TASK_OUTCOMES
 from worker.app import gateway_task
 
@@ -13,6 +14,12 @@ def release_available_balance(self) -> int:
     released = balance.release_available(self.runtime.db)
     TASK_OUTCOMES.labels("release_available_balance", "ok").inc()
     return released
+
+
+@gateway_task(jobs.FOLD_BALANCE_DELTAS)
+def fold_balance_deltas(self) -> int:
+    with self.runtime.db.transaction() as session:
+        return deltas.fold(session)
 
 
 @gateway_task(jobs.DAILY_PAYOUTS)

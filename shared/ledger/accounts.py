@@ -62,9 +62,12 @@ def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode:
 
 def balances(session: Session, merchant_id: str, livemode: bool,
              kinds: tuple[str, ...]) -> list[tuple[str, str, int]]:
-    """(kind, currency, balance) of this merchant's accounts of these kinds."""
+    """(kind, currency, balance) of this merchant's accounts of these kinds, with the
+    balance changes not folded yet (``shared.ledger.deltas``)."""
+    from shared.ledger.deltas import with_deltas
     rows = session.execute(
-        select(LedgerAccount.kind, LedgerAccount.currency, LedgerAccount.balance)
+        select(LedgerAccount.kind, LedgerAccount.currency,
+               with_deltas(LedgerAccount.id, LedgerAccount.balance))
         .where(LedgerAccount.merchant_id == merchant_id, LedgerAccount.livemode == livemode,
                LedgerAccount.kind.in_(kinds))
         .order_by(LedgerAccount.currency)).all()

@@ -5,11 +5,13 @@ rule the PostgreSQL constraint trigger enforces at commit), skips entries alread
 (unique per source and kind, so a job that runs twice posts once), then locks every account it
 touches in id order and moves their running balances. One lock order everywhere (the payment or
 payout row first, then accounts by id, then the daily totals) keeps concurrent postings free of
-deadlocks.
+deadlocks. A payment's posting (``defer_balances``) locks no account: it adds balance deltas
+(``shared.ledger.deltas``) and its daily totals go to a slot row of its own.
 """
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -67,13 +69,29 @@ def _by_book(keys: list[tuple[str, str, bool, str]]) -> dict[tuple, list[str]]:
     return groups
 
 
+# Daily-total rows per merchant and day that deferred postings spread over (slots 1-16).
+TOTAL_SLOTS = 16
+
+
 class Posting:
-    def __init__(self, session: Session) -> None:
+    """The entries one transaction posts. ``defer_balances`` (a payment's posting): on
+    PostgreSQL the accounts are not locked or updated; their balance changes are inserted into
+    ``ledger_balance_deltas`` (``shared.ledger.deltas``) and the daily totals go to a slot row
+    of their own (``DailyTotal.slot``), so concurrent payments of one merchant never wait on
+    each other. Such a posting may not touch ``available``: money leaves only through
+    postings that lock the account they check (payouts, refunds), which therefore read an
+    exact balance."""
+
+    def __init__(self, session: Session, *, defer_balances: bool = False) -> None:
         self.session = session
+        self.defer_balances = defer_balances
         self.entries: list[Entry] = []
 
     def add(self, entry: Entry) -> Posting:
         check_balanced(entry)
+        if self.defer_balances and any(line.kind == chart.AVAILABLE for line in entry.lines):
+            raise ValueError(f"{entry.kind} {entry.source_id}: a posting that defers balances "
+                             "cannot move the available balance")
         self.entries.append(entry)
         return self
 
@@ -177,13 +195,15 @@ class Posting:
             ids = {k: locked[k].id for k in keys}
         elif len(books) > 1:
             ids = self.account_ids(books)
-        statement, params = self._posting_statement(entries, len(keys), ids, books)
+        statement, params = self._posting_statement(entries, len(keys), ids, books,
+                                                    self.defer_balances)
         rows = self.session.execute(statement, params).all()
         if ids is None and rows[0][0] < len(keys):
             # The book's first posting: nothing was written (the statement checks that every
             # account is there); create the accounts and post by their ids.
             ids = self.account_ids(books)
-            statement, params = self._posting_statement(entries, len(keys), ids, books)
+            statement, params = self._posting_statement(entries, len(keys), ids, books,
+                                                        self.defer_balances)
             rows = self.session.execute(statement, params).all()
         written = {(source_id, kind) for _, source_id, kind in rows if source_id is not None}
         for account in (locked or {}).values():
@@ -192,7 +212,8 @@ class Posting:
 
     @staticmethod
     def _posting_statement(entries: list[Entry], n_accounts: int, ids: dict[tuple, int] | None,
-                           books: dict[tuple, list[str]]) -> tuple[TextClause, dict]:
+                           books: dict[tuple, list[str]], deferred: bool = False
+                           ) -> tuple[TextClause, dict]:
         """The posting's statement and parameters. With ``ids`` the accounts are locked by id;
         without, ``books`` is one book and its accounts are locked by kind. The entries,
         lines and totals travel as three JSON parameters, so the SQL has one text per shape
@@ -223,10 +244,11 @@ class Posting:
             if e.totals:
                 total_rows.append({"source_id": e.source_id, "kind": e.kind,
                                    "day": (e.day or today).isoformat(),
+                                   "slot": _slot(e.source_id) if deferred else 0,
                                    **{c: e.totals.get(c, 0) for c in _TOTAL_COLUMNS}})
         params.update(entries=json.dumps(entry_rows), lines=json.dumps(line_rows),
                       totals=json.dumps(total_rows))
-        return _posting_sql(ids is None, bool(total_rows)), params
+        return _posting_sql(ids is None, bool(total_rows), deferred), params
 
     def _add_totals(self, entries: list[Entry], now: datetime) -> None:
         sums: dict[tuple, dict[str, int]] = {}
@@ -240,9 +262,10 @@ class Posting:
         insert = chart.dialect_insert(self.session)
         for (merchant_id, livemode, currency, day), values in sorted(sums.items()):
             stmt = insert(DailyTotal).values(merchant_id=merchant_id, livemode=livemode,
-                                             currency=currency, day=day, **_zeroes(values))
+                                             currency=currency, day=day, slot=0,
+                                             **_zeroes(values))
             stmt = stmt.on_conflict_do_update(
-                index_elements=["merchant_id", "livemode", "currency", "day"],
+                index_elements=["merchant_id", "livemode", "currency", "day", "slot"],
                 set_={c: getattr(DailyTotal, c) + getattr(stmt.excluded, c) for c in values})
             self.session.execute(stmt)
 
@@ -255,12 +278,18 @@ def _zeroes(values: dict[str, int]) -> dict[str, int]:
     return {c: values.get(c, 0) for c in _TOTAL_COLUMNS}
 
 
-@lru_cache(maxsize=8)
-def _posting_sql(by_kind: bool, with_totals: bool) -> TextClause:
+def _slot(source_id: str) -> int:
+    """The daily-totals slot (1-16) of a deferred posting: the same for a source every time."""
+    return 1 + zlib.crc32(source_id.encode()) % TOTAL_SLOTS
+
+
+@lru_cache(maxsize=16)
+def _posting_sql(by_kind: bool, with_totals: bool, deferred: bool = False) -> TextClause:
     """The posting statement of one shape: accounts locked by kind (one book) or by id, with
     or without daily totals. ``lk`` locks every account in id order before any is updated
     (``u`` reads it, and the daily totals wait for ``u``), the one lock order of every
-    posting; nothing is written unless every account is there."""
+    posting; nothing is written unless every account is there. ``deferred``: the accounts
+    are read, not locked, and ``u`` inserts their balance deltas instead of updating them."""
     if by_kind:
         lock = """SELECT id, kind AS account_kind FROM ledger_accounts
                   WHERE merchant_id = CAST(:book_m AS varchar)
@@ -283,16 +312,29 @@ def _posting_sql(by_kind: bool, with_totals: bool) -> TextClause:
                             for c in _TOTAL_COLUMNS)
         totals = f""",
         tv AS (SELECT * FROM jsonb_to_recordset(CAST(:totals AS jsonb))
-               AS x(source_id varchar, kind varchar, day date, {typed})),
-        t AS (INSERT INTO ledger_daily_totals (merchant_id, livemode, currency, day, {columns})
-              SELECT v.merchant_id, v.livemode, v.currency, tv.day, {sums}
+               AS x(source_id varchar, kind varchar, day date, slot smallint, {typed})),
+        t AS (INSERT INTO ledger_daily_totals (merchant_id, livemode, currency, day, slot,
+                                               {columns})
+              SELECT v.merchant_id, v.livemode, v.currency, tv.day, tv.slot, {sums}
               FROM tv JOIN e USING (source_id, kind)
               JOIN v USING (source_id, kind)
               WHERE (SELECT count(*) FROM u) > 0
-              GROUP BY v.merchant_id, v.livemode, v.currency, tv.day
-              ON CONFLICT (merchant_id, livemode, currency, day) DO UPDATE SET {updates})"""
+              GROUP BY v.merchant_id, v.livemode, v.currency, tv.day, tv.slot
+              ON CONFLICT (merchant_id, livemode, currency, day, slot)
+              DO UPDATE SET {updates})"""
+    deltas = """SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
+                                            ELSE -amount END) AS delta
+                FROM l GROUP BY account_id"""
+    if deferred:
+        move = f"""INSERT INTO ledger_balance_deltas (account_id, delta) {deltas}
+                   RETURNING account_id AS id"""
+    else:
+        move = f"""UPDATE ledger_accounts a SET balance = a.balance + d.delta
+                   FROM ({deltas}) d
+                   WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
+                   RETURNING a.id"""
     return text(f"""
-        WITH lk AS MATERIALIZED ({lock} ORDER BY id FOR UPDATE),
+        WITH lk AS MATERIALIZED ({lock} ORDER BY id{"" if deferred else " FOR UPDATE"}),
         v AS (SELECT * FROM jsonb_to_recordset(CAST(:entries AS jsonb))
               AS x(source_id varchar, kind varchar, merchant_id varchar, currency varchar,
                    livemode boolean)),
@@ -307,11 +349,6 @@ def _posting_sql(by_kind: bool, with_totals: bool) -> TextClause:
         l AS (INSERT INTO ledger_lines (entry_id, account_id, side, amount)
               {lines}
               RETURNING account_id, side, amount),
-        u AS (UPDATE ledger_accounts a SET balance = a.balance + d.delta
-              FROM (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
-                                                ELSE -amount END) AS delta
-                    FROM l GROUP BY account_id) d
-              WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
-              RETURNING a.id){totals}
+        u AS ({move}){totals}
         SELECT n.locked, e.source_id, e.kind
         FROM (SELECT count(*) AS locked FROM lk) n LEFT JOIN e ON true""")

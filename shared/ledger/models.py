@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     text,
 )
@@ -40,6 +41,19 @@ class LedgerAccount(Base):
     # Credits minus debits, in minor units: what the merchant is owed on a liability account.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BalanceDelta(Base):
+    """A change to an account's balance not yet folded into ``LedgerAccount.balance``. A
+    payment's posting inserts these instead of updating its accounts (every payment of a
+    merchant moves the same accounts, so updating them made concurrent settles queue on the
+    row locks); ``shared.ledger.deltas.fold`` adds them to their accounts and deletes them in
+    one transaction. An account's balance is its ``balance`` plus its deltas."""
+    __tablename__ = "ledger_balance_deltas"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
 
 
 class JournalEntry(Base):
@@ -160,15 +174,20 @@ class SandboxBankTransfer(Base):
 
 class DailyTotal(Base):
     """Per merchant, mode, currency and UTC day: what the settlement report shows, kept up to
-    date by every posting in the same transaction, so a year's report reads 365 rows."""
+    date by every posting in the same transaction, so a year's report reads 365 rows. A day has
+    up to 17 rows (``slot``): payments add to one of slots 1-16 (by payment id), so concurrent
+    settles of one merchant rarely wait on the same row; every other posting uses slot 0. The
+    report sums the slots."""
     __tablename__ = "ledger_daily_totals"
-    __table_args__ = (Index(None, "merchant_id", "livemode", "currency", "day", unique=True),)
+    __table_args__ = (
+        Index(None, "merchant_id", "livemode", "currency", "day", "slot", unique=True),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     merchant_id: Mapped[str] = mapped_column(ForeignKey("merchants.id"))
     livemode: Mapped[bool] = mapped_column(Boolean, default=False)
     currency: Mapped[str] = mapped_column(String(3))
     day: Mapped[date] = mapped_column(Date)
+    slot: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     gross: Mapped[int] = mapped_column(BigInteger, default=0)
     refunds: Mapped[int] = mapped_column(BigInteger, default=0)
     fees: Mapped[int] = mapped_column(BigInteger, default=0)

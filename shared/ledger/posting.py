@@ -59,7 +59,9 @@ def _post_payment(session: Session, payment) -> None:
     delay = settings.current().settlement_delay_s
     common = dict(merchant_id=payment.merchant_id, currency=payment.currency,
                   livemode=livemode, source_id=payment.id)
-    posting = Posting(session)
+    # Every payment of a merchant moves the same accounts: the posting adds its balance
+    # changes as deltas instead of locking them (it never touches ``available``).
+    posting = Posting(session, defer_balances=True)
     posting.add(Entry(kind="payment", lines=[
         Line(chart.provider_kind(payment.provider), "debit", payment.amount),
         Line(chart.PENDING, "credit", payment.amount)],

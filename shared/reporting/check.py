@@ -2,7 +2,8 @@
 
 1. Every journal entry balances (debits = credits, at least two lines, every line on an
    account of the entry's merchant, currency and mode).
-2. Every account's running balance equals the sum of its lines.
+2. Every account's running balance (with its deltas not folded yet) equals the sum of its
+   lines.
 3. For every merchant, currency and mode: available + pending (+ payouts still in transit) =
    completed payments - completed refunds - fees - paid payouts, where payments, refunds and
    payouts are read from their own tables, not from the ledger.
@@ -18,6 +19,12 @@ from shared.payments.models import Payment
 from shared.refunds.models import Refund
 
 COMPLETED_PAYMENT = "('completed', 'partially_refunded', 'refunded')"
+# The accounts with their balance deltas not folded yet added (shared.ledger.deltas).
+_ACCOUNTS = """(SELECT acc.id, acc.merchant_id, acc.currency, acc.livemode, acc.kind,
+                       acc.balance + CAST(coalesce(d.total, 0) AS bigint) AS balance
+                FROM ledger_accounts acc
+                LEFT JOIN (SELECT account_id, sum(delta) AS total FROM ledger_balance_deltas
+                           GROUP BY account_id) d ON d.account_id = acc.id)"""
 
 
 def _mode(model) -> str:
@@ -48,7 +55,7 @@ def problems(session: Session, limit: int = 50) -> list[str]:
         found.append(f"line {line_id} of entry {entry_id} is on another merchant's, "
                      "currency's or mode's account")
     for account_id, kind, balance, total in q(
-            """SELECT a.id, a.kind, a.balance, coalesce(s.total, 0) FROM ledger_accounts a
+            f"""SELECT a.id, a.kind, a.balance, coalesce(s.total, 0) FROM {_ACCOUNTS} a
                LEFT JOIN (SELECT account_id, sum(CASE WHEN side = 'credit' THEN amount
                                                       ELSE -amount END) AS total
                           FROM ledger_lines GROUP BY account_id) s ON s.account_id = a.id
@@ -66,7 +73,7 @@ def problems(session: Session, limit: int = 50) -> list[str]:
                    sum(balance) FILTER (WHERE kind IN ('available', 'pending',
                                                        'payouts_in_transit')) AS held,
                    sum(balance) FILTER (WHERE kind = 'fees') AS fees
-                FROM ledger_accounts GROUP BY 1, 2, 3),
+                FROM {_ACCOUNTS} a GROUP BY 1, 2, 3),
         pay AS (SELECT merchant_id, currency, {pay_mode} AS livemode, sum(amount) AS total
                 FROM payments WHERE status IN {COMPLETED_PAYMENT} GROUP BY 1, 2, 3),
         ref AS (SELECT merchant_id, currency, {ref_mode} AS livemode, sum(amount) AS total

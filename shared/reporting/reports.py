@@ -11,7 +11,7 @@ import csv
 import io
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
 from shared.ledger.models import DailyTotal, PaymentDailySummary
@@ -28,11 +28,11 @@ def settlement(session: Session, merchant_id: str, start: date, end: date,
                livemode: bool = False) -> list[dict]:
     """Per UTC day (``start`` to ``end`` inclusive) and currency."""
     t = DailyTotal
-    rows = session.execute(select(
-        t.day, t.currency, t.gross, t.refunds, t.fees, t.payouts, t.payment_count,
-        t.refund_count, t.payout_count).where(
+    sums = [cast(func.sum(c), BigInteger).label(c.key) for c in (
+        t.gross, t.refunds, t.fees, t.payouts, t.payment_count, t.refund_count, t.payout_count)]
+    rows = session.execute(select(t.day, t.currency, *sums).where(  # a day's slots together
         t.merchant_id == merchant_id, t.livemode == livemode, t.day >= start, t.day <= end)
-        .order_by(t.day, t.currency)).all()
+        .group_by(t.day, t.currency).order_by(t.day, t.currency)).all()
     return [{"date": r.day.isoformat(), "currency": r.currency, "gross": r.gross,
              "refunds": r.refunds, "fees": r.fees, "net": r.gross - r.refunds - r.fees,
              "payouts": r.payouts, "payment_count": r.payment_count,

@@ -3,6 +3,7 @@ change; balance, balance transactions, payouts and the invariant (SPEC "Ledger, 
 payouts")."""
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -11,9 +12,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.db import utcnow
-from shared.ledger import balance, fees
+from shared.ledger import balance, deltas, fees
+from shared.ledger.deltas import with_deltas
+from shared.ledger.journal import Entry, Line, Posting, _slot
 from shared.ledger.models import (
+    BalanceDelta,
     BalanceTransaction,
+    DailyTotal,
     JournalEntry,
     JournalLine,
     LedgerAccount,
@@ -111,8 +116,10 @@ def test_a_books_first_posting_creates_its_accounts_and_later_ones_find_them_by_
     # The first ran once by kind (nothing written: accounts missing), then by id; the second
     # found the accounts by kind in its one statement.
     assert first == 2 and len(postings) == 3
-    assert "account_kind" in postings[0][0] and "account_kind" not in postings[1][0].split(
-        "FOR UPDATE")[0]
+    def accounts_cte(statement):  # the accounts part: by kind (one book) or by id
+        return statement.split(" v AS ")[0]
+    assert "account_kind" in accounts_cte(postings[0][0])
+    assert "account_kind" not in accounts_cte(postings[1][0])
     assert postings[2][0] == postings[0][0]
     # One SQL text whatever the amounts, short enough for psycopg to cache and prepare it.
     statement, params = postings[2]
@@ -121,12 +128,91 @@ def test_a_books_first_posting_creates_its_accounts_and_later_ones_find_them_by_
     available, pending = get_balance(client, merchant)
     with db.transaction() as session:
         eur = {kind: amount for kind, amount in session.execute(
-            select(LedgerAccount.kind, LedgerAccount.balance).where(
+            select(LedgerAccount.kind, with_deltas(LedgerAccount.id, LedgerAccount.balance)).where(
                 LedgerAccount.merchant_id == merchant["merchant_id"],
                 LedgerAccount.currency == "EUR"))}
     assert eur["provider:sandbox"] == -12_000
     assert pending.get("EUR", 0) + available.get("EUR", 0) == 12_000 - eur.get("fees", 0)
     assert check(db) == []
+
+
+def _stored_balances(db, merchant, currency="INR") -> tuple[dict, int]:
+    """(kind -> the account's stored balance, without deltas; the number of deltas)."""
+    with db.transaction() as session:
+        stored = dict(session.execute(select(LedgerAccount.kind, LedgerAccount.balance).where(
+            LedgerAccount.merchant_id == merchant["merchant_id"],
+            LedgerAccount.currency == currency)).tuples().all())
+        return stored, session.scalar(select(func.count()).select_from(BalanceDelta))
+
+
+def test_a_payments_posting_adds_deltas_that_fold_into_its_accounts(client, merchant, db,
+                                                                      pay):
+    ids = [pay(10_000), pay(5_000)]
+    stored, n_deltas = _stored_balances(db, merchant)
+    # Neither posting locked or moved the accounts: one delta per account moved
+    # (provider, pending, fees), and every reader adds them.
+    assert n_deltas == 6 and set(stored.values()) == {0}
+    before = get_balance(client, merchant)
+    assert before == ({"INR": 0}, {"INR": 14_700})  # 9,800 + 4,900
+    assert check(db) == []
+    # Daily totals: each payment added to its own slot row of the day, the report sums them.
+    with db.transaction() as session:
+        slots = sorted(session.scalars(select(DailyTotal.slot)))
+    assert slots == sorted({_slot(pid) for pid in ids}) and all(1 <= s <= 16 for s in slots)
+    day = utcnow().date().isoformat()
+    report = client.get(f"/api/v1/reports/settlement?from={day}&to={day}",
+                        headers=merchant["headers"]).get_json()
+    (inr,) = report["data"]
+    assert (inr["gross"], inr["fees"], inr["payment_count"]) == (15_000, 300, 2)
+
+    with db.transaction() as session:
+        assert deltas.fold(session) == 6
+    stored, n_deltas = _stored_balances(db, merchant)
+    assert n_deltas == 0
+    assert (stored["pending"], stored["fees"], stored["provider:sandbox"]) == (
+        14_700, 300, -15_000)
+    assert get_balance(client, merchant) == before
+    assert check(db) == []
+    with db.transaction() as session:
+        assert deltas.fold(session) == 0  # nothing left: folding again changes nothing
+    assert _stored_balances(db, merchant) == (stored, 0)
+
+
+def test_folding_while_payments_complete_loses_and_doubles_nothing(client, merchant, db,
+                                                                    config):
+    amounts = [1_000 + i for i in range(24)]
+    ids = [create_payment(client, merchant["headers"], amount=a)["id"] for a in amounts]
+    stop, folded = threading.Event(), []
+
+    def fold_until_stopped():
+        while not stop.is_set():
+            with db.transaction() as session:
+                folded.append(deltas.fold(session))
+    folder = threading.Thread(target=fold_until_stopped)
+    folder.start()
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            outcomes = list(pool.map(lambda pid: process_payment(db, config, pid), ids))
+    finally:
+        stop.set()
+        folder.join()
+    assert outcomes == ["completed"] * len(ids)
+    with db.transaction() as session:
+        folded.append(deltas.fold(session))
+    assert sum(folded) == 3 * len(ids)  # every delta folded exactly once
+    stored, n_deltas = _stored_balances(db, merchant)
+    assert n_deltas == 0 and stored["provider:sandbox"] == -sum(amounts)
+    assert check(db) == []
+
+
+def test_a_posting_that_defers_balances_cannot_move_available(db, merchant):
+    entry = Entry(merchant_id=merchant["merchant_id"], currency="INR", livemode=False,
+                  kind="adjustment", source_id="x_1",
+                  lines=[Line("available", "debit", 100), Line("pending", "credit", 100)])
+    with db.transaction() as session:
+        with pytest.raises(ValueError, match="available"):
+            Posting(session, defer_balances=True).add(entry)
+        Posting(session).add(entry)  # a posting that locks its accounts may
 
 
 def test_an_unbalanced_entry_cannot_be_committed(db, merchant):

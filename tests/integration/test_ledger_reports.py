@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from shared.db import utcnow
 from shared.ledger import balance
+from shared.ledger.deltas import with_deltas
 from shared.ledger.models import BalanceTransaction, LedgerAccount
 from shared.ledger.payouts import process_payout
 from shared.payments.processing import process_payment
@@ -51,8 +52,9 @@ def test_settlement_matches_the_ledger_to_the_minor_unit(client, merchant, db, a
     assert inr["net"] == inr["gross"] - inr["refunds"] - inr["fees"]
     assert rows["USD"]["gross"] == 1_999 and rows["USD"]["fees"] == 40
     with db.transaction() as session:
-        accounts = dict(session.execute(select(LedgerAccount.kind, LedgerAccount.balance)
-                                        .where(LedgerAccount.currency == "INR")).tuples().all())
+        accounts = dict(session.execute(
+            select(LedgerAccount.kind, with_deltas(LedgerAccount.id, LedgerAccount.balance))
+            .where(LedgerAccount.currency == "INR")).tuples().all())
         fee_total = session.scalar(select(func.sum(BalanceTransaction.fee)).where(
             BalanceTransaction.currency == "INR"))
     assert inr["fees"] == accounts["fees"] == fee_total
