@@ -18,7 +18,7 @@ from celery import Celery
 from kombu import Queue
 
 from shared.config import Config
-from shared.jobs import MAINTENANCE, QUEUES, ROUTES
+from shared.jobs import MAINTENANCE, QUEUES, ROUTES, coalesce
 
 __all__ = ["QUEUES", "ROUTES", "celery_settings", "make_batch_publisher", "make_celery",
            "make_publisher"]
@@ -108,7 +108,8 @@ def celery_message(task: str, args: list, queue: str, origin: str, now: float) -
 
 def make_batch_publisher(config: Config) -> PublishManyFn | None:
     """Publish many task messages with ONE pipelined round trip to Redis (LPUSH each onto its
-    queue), without kombu's per-message machinery. None for brokers other than Redis."""
+    queue), without kombu's per-message machinery; jobs that travel in batches
+    (``shared.jobs.BATCHED``) are merged first. None for brokers other than Redis."""
     if config.embedded_broker or not config.broker_url.startswith(("redis://", "rediss://")):
         return None
     import redis
@@ -125,7 +126,7 @@ def make_batch_publisher(config: Config) -> PublishManyFn | None:
         redis_client, origin = client()
         now = time.time()
         pipe = redis_client.pipeline(transaction=False)
-        for task, args, queue in messages:
+        for task, args, queue in coalesce(messages):
             pipe.lpush(queue, celery_message(task, args, queue, origin, now))
         pipe.execute()
 

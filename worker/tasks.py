@@ -2,6 +2,8 @@
 safe to run twice (acks late + redelivery mean it sometimes will)."""
 from __future__ import annotations
 
+import logging
+
 from shared import jobs
 from shared.idempotency import service as idempotency
 from shared.maintenance import purge_published_outbox as purge_published_outbox_rows
@@ -11,16 +13,40 @@ from shared.payments.processing import process_payment as process_payment_servic
 from shared.refunds.processing import process_refund as process_refund_service
 from worker.app import gateway_task
 
+log = logging.getLogger(__name__)
+
 
 def _outcome(task: str, outcome: str) -> str:
     TASK_OUTCOMES.labels(task, outcome.split(" ")[0]).inc()
     return outcome
 
 
+def _process_payment(runtime, payment_id: str) -> str:
+    return _outcome("process_payment",
+                    process_payment_service(runtime.db, runtime.config, payment_id))
+
+
 @gateway_task(jobs.PROCESS_PAYMENT)
 def process_payment(self, payment_id: str) -> str:
-    return _outcome("process_payment",
-                    process_payment_service(self.runtime.db, self.runtime.config, payment_id))
+    return _process_payment(self.runtime, payment_id)
+
+
+@gateway_task(jobs.PROCESS_PAYMENTS)
+def process_payments(self, payment_ids: list[str]) -> list[str]:
+    """Several payments the relay published together, one after another. A payment that
+    raises does not stop the others; the first error is raised at the end, so the message is
+    retried (a database error) or failed like a single payment's, and the payments already
+    done answer "already ..." when it runs again."""
+    outcomes, error = [], None
+    for payment_id in payment_ids:
+        try:
+            outcomes.append(_process_payment(self.runtime, payment_id))
+        except Exception as exc:
+            log.warning("process_payments: %s raised %s", payment_id, type(exc).__name__)
+            error = error or exc
+    if error is not None:
+        raise error
+    return outcomes
 
 
 @gateway_task(jobs.PROCESS_REFUND)

@@ -55,6 +55,49 @@ def test_worker_killed_mid_processing_loses_and_doubles_nothing(
     assert max(per_payment.values()) == 1
 
 
+def published_together(db, config, flush_redis, ids):
+    """``ids`` on the payments queue as the outbox relay publishes rows ready at once (its
+    batch publisher merges them, up to 8 payments to a message); nothing else queued."""
+    from shared.broker import make_batch_publisher
+    from shared.outbox import OutboxMessage
+
+    def unpublished():
+        with db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(OutboxMessage.published_at.is_(None)))
+    wait_for(lambda: unpublished() == 0, 10, message="the API's relay to be done")
+    flush_redis.flushall()  # what the API's relay published one by one
+    make_batch_publisher(config)([("gateway.process_payment", [i], "payments") for i in ids])
+    return flush_redis.llen("payments")
+
+
+def test_payments_published_together_complete_once_each(live_client, merchant, db, config,
+                                                        start_worker, flush_redis):
+    ids = create_many(live_client, merchant, 12)
+    assert published_together(db, config, flush_redis, [*ids, "pay_missing"]) == 2  # 8 + 5
+    start_worker(concurrency=2)
+    wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 30,
+             message="every payment of both messages to complete")
+    assert charges_per_payment(db, ids) == {i: 1 for i in ids}
+
+
+def test_worker_killed_mid_batch_loses_and_doubles_nothing(
+        live_client, merchant, db, config, start_worker, start_beat, flush_redis):
+    ids = create_many(live_client, merchant, 16)
+    assert published_together(db, config, flush_redis, ids) == 2
+    victim = start_worker(concurrency=2, SANDBOX_LATENCY_MS="300", **FAST_RECOVERY)
+    wait_for(lambda: list(statuses(db, ids).values()).count("completed") >= 2, 20,
+             message="the batches to be part done")
+    victim.kill(signal.SIGKILL)
+    assert set(statuses(db, ids).values()) != {"completed"}
+
+    start_worker(concurrency=2, SANDBOX_LATENCY_MS="20", **FAST_RECOVERY)
+    start_beat(**FAST_RECOVERY)
+    wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
+             message="every payment to complete after the kill")
+    assert charges_per_payment(db, ids) == {i: 1 for i in ids}
+
+
 def test_redis_down_while_payments_are_created(live_client, merchant, db, redis_server,
                                                start_worker, start_beat, flush_redis):
     redis_server.stop()
