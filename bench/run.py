@@ -123,18 +123,15 @@ def _bulk_pending_payments(stack: Stack, count: int, prefix: str) -> None:
 
 
 def _publish_backlog(stack: Stack, task: str, ids: list[str]) -> None:
-    """One message per id on the payments queue, merged as the outbox relay merges what it
-    publishes together (``shared.jobs.coalesce``: payments go up to 8 to a message; the no-op
-    task is not merged)."""
-    from shared.broker import make_celery
+    """One job per id on the payments queue, published as the outbox relay publishes rows
+    ready at once (``shared.broker.make_batch_publisher``: payments go up to 8 to a message;
+    the no-op task is not merged)."""
+    from shared.broker import make_batch_publisher
     from shared.config import Config
-    from shared.jobs import coalesce
-    celery = make_celery(Config.from_env(stack.env))
-    with celery.producer_or_acquire() as producer:
-        for start in range(0, len(ids), 200):  # the relay publishes up to 200 rows at once
-            for name, args, queue in coalesce([(task, [pid], "payments")
-                                               for pid in ids[start:start + 200]]):
-                celery.send_task(name, args=args, queue=queue, producer=producer)
+    publish_many = make_batch_publisher(Config.from_env(stack.env))
+    assert publish_many is not None, "the bench's broker is Redis"
+    for start in range(0, len(ids), 1000):  # pipelines of a bounded size
+        publish_many([(task, [pid], "payments") for pid in ids[start:start + 1000]])
 
 
 def _drain_rate(stack: Stack, total: int, done_count, label: str, start_worker,

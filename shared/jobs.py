@@ -50,33 +50,29 @@ DISPATCH_DUE_NOTIFICATIONS = Job("gateway.dispatch_due_notifications", NOTIFICAT
 PURGE_RISK_VELOCITY_HITS = Job("gateway.purge_risk_velocity_hits", MAINTENANCE)
 FOLD_BALANCE_DELTAS = Job("gateway.fold_balance_deltas", MAINTENANCE)
 
-# Jobs that travel several to a message when the relay publishes them together: the job, the
-# job of a batch of them (its one argument is the list of their ids) and the most per message.
-# A Celery message costs a worker about as much CPU as the payment it carries (receive,
-# unacked bookkeeping, ack, log lines); ids published one at a time still go one per message.
+# Jobs that travel several to a message when the relay publishes them together: the job ->
+# the job of a batch of them (its one argument is the list of their ids) and the most per
+# message. A Celery message costs a worker about as much CPU as the payment it carries
+# (receive, unacked bookkeeping, ack, log lines); an id published alone keeps its own message.
 BATCHED: dict[str, tuple[Job, int]] = {PROCESS_PAYMENT.name: (PROCESS_PAYMENTS, 8)}
-_SINGLE = {job.name: single for single, (job, _) in BATCHED.items()}  # batch -> its job
 
 
 def coalesce(messages: list[tuple[str, list, str]]) -> list[tuple[str, list, str]]:
     """``(task, args, queue)`` messages with the batchable ones (``BATCHED``) merged, in
     order of their first member, into messages of at most the batch's size."""
-    out: list[tuple[str, list, str]] = []
-    open_batches: dict[tuple[str, str], list] = {}   # (task, queue) -> ids of its last batch
+    merged: list[tuple[str, list, str, bool]] = []   # the flag: args is an open batch's ids
+    open_ids: dict[tuple[str, str], list] = {}       # (task, queue) -> its last batch's ids
     for task, args, queue in messages:
-        batch = BATCHED.get(task)
-        if batch is None or len(args) != 1:
-            out.append((task, args, queue))
+        if task not in BATCHED or len(args) != 1:
+            merged.append((task, args, queue, False))
             continue
-        job, size = batch
-        ids = open_batches.get((task, queue))
-        if ids is None or len(ids) >= size:
-            ids = open_batches[(task, queue)] = []
-            out.append((job.name, [ids], queue))
+        ids = open_ids.get((task, queue))
+        if ids is None or len(ids) >= BATCHED[task][1]:
+            ids = open_ids[(task, queue)] = []
+            merged.append((task, ids, queue, True))
         ids.append(args[0])
-    # A batch of one is the plain job.
-    return [(_SINGLE[task], args[0], queue) if task in _SINGLE and len(args[0]) == 1
-            else (task, args, queue) for task, args, queue in out]
+    return [(BATCHED[task][0].name, [args], queue) if batch and len(args) > 1
+            else (task, args, queue) for task, args, queue, batch in merged]
 
 
 ALL: tuple[Job, ...] = tuple(value for value in globals().values() if isinstance(value, Job))

@@ -7,6 +7,8 @@ import time
 
 from sqlalchemy import func, select
 
+from shared.broker import make_batch_publisher
+from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge
 from shared.webhooks.models import WebhookLog
@@ -55,17 +57,16 @@ def test_worker_killed_mid_processing_loses_and_doubles_nothing(
     assert max(per_payment.values()) == 1
 
 
+def unpublished_count(db) -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.published_at.is_(None)))
+
+
 def published_together(db, config, flush_redis, ids):
     """``ids`` on the payments queue as the outbox relay publishes rows ready at once (its
     batch publisher merges them, up to 8 payments to a message); nothing else queued."""
-    from shared.broker import make_batch_publisher
-    from shared.outbox import OutboxMessage
-
-    def unpublished():
-        with db.transaction() as session:
-            return session.scalar(select(func.count()).select_from(OutboxMessage)
-                                  .where(OutboxMessage.published_at.is_(None)))
-    wait_for(lambda: unpublished() == 0, 10, message="the API's relay to be done")
+    wait_for(lambda: unpublished_count(db) == 0, 10, message="the API's relay to be done")
     flush_redis.flushall()  # what the API's relay published one by one
     make_batch_publisher(config)([("gateway.process_payment", [i], "payments") for i in ids])
     return flush_redis.llen("payments")
@@ -109,11 +110,7 @@ def test_redis_down_while_payments_are_created(live_client, merchant, db, redis_
         redis_server.start_on_same_port()
     assert elapsed < 8, f"POSTs waited on the broker ({elapsed:.1f}s for 8)"
     assert set(statuses(db, ids).values()) == {"pending"}
-    from shared.outbox import OutboxMessage
-    with db.transaction() as session:
-        unpublished = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                     .where(OutboxMessage.published_at.is_(None)))
-    assert unpublished >= len(ids)
+    assert unpublished_count(db) >= len(ids)
 
     start_worker(**FAST_RECOVERY)
     start_beat(**FAST_RECOVERY)
