@@ -8,10 +8,10 @@ else runs (authentication, provider webhook checks, any SQL):
   (a 500) on deep input, so depth is measured on the raw bytes before parsing. This also
   covers provider webhooks, before their signature or credential checks.
 
-- a card number (13-19 digits, spaces or dashes allowed, passing Luhn) in any string of a
-  JSON body: description, metadata, customer, tokens, receipts, reasons. A merchant who
-  pastes one by mistake gets ``raw_card_data_not_allowed`` (the number is never echoed), and
-  it is never stored nor forwarded to a provider.
+- a card number (13-19 digits, spaces or dashes allowed, passing Luhn, not glued to letters
+  or other digits) in any string of a JSON body: description, metadata, customer, tokens,
+  receipts, reasons. A merchant who pastes one by mistake gets ``raw_card_data_not_allowed``
+  (the number is never echoed), and it is never stored nor forwarded to a provider.
 
 Provider webhooks are verified over their exact bytes: only a raw NUL byte is refused there
 (an escaped ``\\u0000`` inside a provider's JSON is stored as the text it is), and their
@@ -61,7 +61,10 @@ def json_depth_exceeds(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-_CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+# A run glued to letters or digits is part of an identifier (a hex signature, a token, an
+# id), not a pasted card number: 64 hex characters hold a Luhn-valid 16-digit run about
+# once in a hundred signatures.
+_CARD_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 _CARD_LIKE_BYTES = re.compile(rb"\d[\d -]{11,}\d")  # a cheap superset, linear
 
 
