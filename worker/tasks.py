@@ -10,6 +10,7 @@ from shared.maintenance import purge_published_outbox as purge_published_outbox_
 from shared.maintenance import sweep_stuck_work
 from shared.metrics import TASK_OUTCOMES
 from shared.payments.processing import process_payment as process_payment_service
+from shared.payments.processing import process_payments as process_payments_service
 from shared.refunds.processing import process_refund as process_refund_service
 from worker.app import gateway_task
 
@@ -33,14 +34,23 @@ def process_payment(self, payment_id: str) -> str:
 
 @gateway_task(jobs.PROCESS_PAYMENTS)
 def process_payments(self, payment_ids: list[str]) -> list[str]:
-    """Several payments the relay published together, one after another. A payment that
-    raises does not stop the others; the first error is raised at the end, so the message is
-    retried (a database error) or failed like a single payment's, and the payments already
-    done answer "already ..." when it runs again."""
+    """Several payments the relay published together: claimed in one transaction and settled
+    in one. If that raises (a deadlock, a payment whose data breaks a rule), the payments run
+    again one by one, so one bad payment does not hold up the others; the first error of
+    that pass is raised at the end, so the message is retried (a database error) or failed
+    like a single payment's, and the payments already done answer "already ..." next time."""
+    runtime = self.runtime
+    try:
+        outcomes = process_payments_service(runtime.db, runtime.config, payment_ids)
+    except Exception as exc:
+        log.warning("process_payments: the batch of %d raised %s; one by one",
+                    len(payment_ids), type(exc).__name__)
+    else:
+        return [_outcome("process_payment", outcome) for outcome in outcomes]
     outcomes, error = [], None
     for payment_id in payment_ids:
         try:
-            outcomes.append(_process_payment(self.runtime, payment_id))
+            outcomes.append(_process_payment(runtime, payment_id))
         except Exception as exc:
             log.warning("process_payments: %s raised %s", payment_id, type(exc).__name__)
             error = error or exc

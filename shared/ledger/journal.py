@@ -95,6 +95,13 @@ class Posting:
         self.entries.append(entry)
         return self
 
+    def _slot(self, source_id: str) -> int:
+        """The daily-totals slot of this transaction's deferred postings: the slot of the
+        first one's source, kept for the rest (a worker settles several payments in one
+        transaction), so a transaction holds one daily-totals row, and two never wait on
+        each other's rows in opposite orders."""
+        return self.session.info.setdefault("ledger_totals_slot", _slot(source_id))
+
     def lock_accounts(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, LedgerAccount]:
         """Lock (merchant, currency, livemode, kind) accounts in id order; returns them,
         creating the missing ones first. The usual case (one merchant, currency and mode,
@@ -195,15 +202,16 @@ class Posting:
             ids = {k: locked[k].id for k in keys}
         elif len(books) > 1:
             ids = self.account_ids(books)
+        slot = self._slot(entries[0].source_id) if self.defer_balances and entries else 0
         statement, params = self._posting_statement(entries, len(keys), ids, books,
-                                                    self.defer_balances)
+                                                    self.defer_balances, slot)
         rows = self.session.execute(statement, params).all()
         if ids is None and rows[0][0] < len(keys):
             # The book's first posting: nothing was written (the statement checks that every
             # account is there); create the accounts and post by their ids.
             ids = self.account_ids(books)
             statement, params = self._posting_statement(entries, len(keys), ids, books,
-                                                        self.defer_balances)
+                                                        self.defer_balances, slot)
             rows = self.session.execute(statement, params).all()
         written = {(source_id, kind) for _, source_id, kind in rows if source_id is not None}
         for account in (locked or {}).values():
@@ -212,8 +220,8 @@ class Posting:
 
     @staticmethod
     def _posting_statement(entries: list[Entry], n_accounts: int, ids: dict[tuple, int] | None,
-                           books: dict[tuple, list[str]], deferred: bool = False
-                           ) -> tuple[TextClause, dict]:
+                           books: dict[tuple, list[str]], deferred: bool = False,
+                           slot: int = 0) -> tuple[TextClause, dict]:
         """The posting's statement and parameters. With ``ids`` the accounts are locked by id;
         without, ``books`` is one book and its accounts are locked by kind. The entries,
         lines and totals travel as three JSON parameters, so the SQL has one text per shape
@@ -244,7 +252,7 @@ class Posting:
             if e.totals:
                 total_rows.append({"source_id": e.source_id, "kind": e.kind,
                                    "day": (e.day or today).isoformat(),
-                                   "slot": _slot(e.source_id) if deferred else 0,
+                                   "slot": slot,
                                    **{c: e.totals.get(c, 0) for c in _TOTAL_COLUMNS}})
         params.update(entries=json.dumps(entry_rows), lines=json.dumps(line_rows),
                       totals=json.dumps(total_rows))
@@ -279,7 +287,7 @@ def _zeroes(values: dict[str, int]) -> dict[str, int]:
 
 
 def _slot(source_id: str) -> int:
-    """The daily-totals slot (1-16) of a deferred posting: the same for a source every time."""
+    """The daily-totals slot (1-16) of a source: the same for it every time."""
     return 1 + zlib.crc32(source_id.encode()) % TOTAL_SLOTS
 
 

@@ -21,14 +21,17 @@ _TABLE = cast(Table, Payment.__table__)
 _ATTRIBUTES = {column.name: Payment.__mapper__.get_property_by_column(column).key
                for column in _TABLE.c}
 _COLUMNS = {attribute: column for column, attribute in _ATTRIBUTES.items()}
-_LOCK = select(_TABLE).where(_TABLE.c.id == bindparam("payment_id")).with_for_update()
+# Rows are locked in id order, so two transactions locking overlapping sets never deadlock
+# on them.
+_IDS = _TABLE.c.id.in_(bindparam("payment_ids", expanding=True))
+_LOCK = select(_TABLE).where(_IDS).order_by(_TABLE.c.id).with_for_update()
 _NOTIFY = cast(Table, NotificationSettings.__table__)
 # The settle's lock also reads whether the merchant sends receipts (the completed event's
 # notification trigger would ask in a statement of its own): NULL when it has no settings.
 _LOCK_WITH_RECEIPTS = select(_TABLE, select(or_(
     _NOTIFY.c.customer_email_receipts, _NOTIFY.c.customer_sms_receipts)).where(
     _NOTIFY.c.merchant_id == _TABLE.c.merchant_id).scalar_subquery().label("receipts_on")
-).where(_TABLE.c.id == bindparam("payment_id")).with_for_update(of=_TABLE)
+).where(_IDS).order_by(_TABLE.c.id).with_for_update(of=_TABLE)
 # The SET clause is made of the columns passed at execution (compiled once per set of columns).
 _SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("locked_payment_id"))
 
@@ -50,14 +53,20 @@ class LockedPayment:
              with_receipts: bool = False) -> LockedPayment | None:
         """The row, locked; ``with_receipts`` also sets ``receipts_on`` (True when the
         merchant sends customer receipts), read in the same statement."""
+        return cls.lock_many(session, [payment_id], with_receipts=with_receipts).get(payment_id)
+
+    @classmethod
+    def lock_many(cls, session: Session, payment_ids: list[str], *,
+                  with_receipts: bool = False) -> dict[str, LockedPayment]:
+        """``{id: row}`` of the rows that exist, locked in id order by one statement."""
         statement = _LOCK_WITH_RECEIPTS if with_receipts else _LOCK
-        row = session.execute(statement, {"payment_id": payment_id}).mappings().first()
-        if row is None:
-            return None
-        values = {_ATTRIBUTES[name]: row[name] for name in _ATTRIBUTES}
-        if with_receipts:
-            values["receipts_on"] = bool(row["receipts_on"])
-        return cls(values)
+        locked = {}
+        for row in session.execute(statement, {"payment_ids": list(payment_ids)}).mappings():
+            values = {_ATTRIBUTES[name]: row[name] for name in _ATTRIBUTES}
+            if with_receipts:
+                values["receipts_on"] = bool(row["receipts_on"])
+            locked[row["id"]] = cls(values)
+        return locked
 
     def changes(self) -> dict[str, Any]:
         """``{column: new value}`` of what changed since the row was loaded (or saved)."""

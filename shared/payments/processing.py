@@ -9,6 +9,7 @@ twice (redelivery after a crash, a duplicate publish) never charges twice.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -81,29 +82,43 @@ def _request(payment: PaymentRow, config) -> PaymentRequest:
         return_url=f"{config.providers.public_base_url}/checkout/return/{payment.id}")
 
 
-def process_payment(db, config, payment_id: str) -> str:
-    """The worker's job for one payment. Safe to run any number of times."""
-    with db.transaction() as session:
-        payment = LockedPayment.lock(session, payment_id)
-        if payment is None:
-            return "missing"
-        if payment.status == PaymentStatus.PENDING:
-            move_payment(session, payment, PaymentStatus.PROCESSING, "payment.processing")
-        elif payment.status != PaymentStatus.PROCESSING:
-            return f"already {payment.status}"
-        if risk_rules.evaluate(session, config, payment).blocked:  # before any provider call
-            move_payment(session, payment, PaymentStatus.FAILED, "payment.failed")
-            payment.save(session)
-            return "failed risk_blocked"
-        payment.attempts += 1
-        payment.save(session)
-        provider_payment_id = payment.provider_payment_id
-        expired = payment.created_at < utcnow() - timedelta(seconds=config.checkout_expiry_s)
-        request = _request(payment, config)
-        asked = Asked.of(payment)
-        merchant_id, provider_name = payment.merchant_id, payment.provider
+@dataclass(frozen=True)
+class _Claim:
+    """What the provider call needs of a payment claimed by the first transaction."""
+    payment_id: str
+    merchant_id: str
+    provider_name: str
+    provider_payment_id: str | None
+    expired: bool
+    request: PaymentRequest
+    asked: Asked
 
-    provider = get_provider(provider_name, config, db)
+
+def _claim(session: Session, config, payment: LockedPayment) -> _Claim | str:
+    """The first transaction's work for one locked payment: to processing, the risk decision,
+    one more attempt. An outcome string when there is nothing to call the provider for."""
+    if payment.status == PaymentStatus.PENDING:
+        move_payment(session, payment, PaymentStatus.PROCESSING, "payment.processing")
+    elif payment.status != PaymentStatus.PROCESSING:
+        return f"already {payment.status}"
+    if risk_rules.evaluate(session, config, payment).blocked:  # before any provider call
+        move_payment(session, payment, PaymentStatus.FAILED, "payment.failed")
+        payment.save(session)
+        return "failed risk_blocked"
+    payment.attempts += 1
+    payment.save(session)
+    return _Claim(payment_id=payment.id, merchant_id=payment.merchant_id,
+                  provider_name=payment.provider,
+                  provider_payment_id=payment.provider_payment_id,
+                  expired=payment.created_at < utcnow() - timedelta(
+                      seconds=config.checkout_expiry_s),
+                  request=_request(payment, config), asked=Asked.of(payment))
+
+
+def _call(db, config, claim: _Claim) -> PaymentResult | str:
+    """The provider call between the two transactions (no lock held)."""
+    payment_id, provider_payment_id = claim.payment_id, claim.provider_payment_id
+    provider = get_provider(claim.provider_name, config, db)
     if provider_payment_id is not None:
         # The provider already has it (a checkout waiting for the customer): ask, don't create.
         def fn():
@@ -111,33 +126,69 @@ def process_payment(db, config, payment_id: str) -> str:
         operation = "fetch_payment"
     else:
         def fn():
-            return provider.create_payment(request)
+            return provider.create_payment(claim.request)
         operation = "create_payment"
-    result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=merchant_id,
-                                  provider=provider_name, operation=operation,
-                                  asked=asked, payment_id=payment_id,
+    result = settle_provider_call(db, config, fn, PaymentResult, merchant_id=claim.merchant_id,
+                                  provider=claim.provider_name, operation=operation,
+                                  asked=claim.asked, payment_id=payment_id,
                                   on_mismatch=lambda exc: flag_after_provider_mismatch(
                                       db, Payment, payment_id, exc))
     if isinstance(result, str):
         return result
-
-    if provider_payment_id is not None and expired and result.outcome is Outcome.PROCESSING:
+    if provider_payment_id is not None and claim.expired and \
+            result.outcome is Outcome.PROCESSING:
         # The customer never finished the provider's checkout; stop polling. A capture that
         # still arrives later is recorded and logged for an operator (see inbound events).
         result = PaymentResult(outcome=Outcome.FAILED, failure_code="checkout_expired",
                                failure_message="The customer did not complete the checkout "
                                                "in time.")
+    return result
 
-    return settle_payment(db, payment_id, result)
+
+def process_payment(db, config, payment_id: str) -> str:
+    """The worker's job for one payment. Safe to run any number of times."""
+    return process_payments(db, config, [payment_id])[0]
 
 
-def settle_payment(db, payment_id: str, result: PaymentResult) -> str:
-    """The worker's second transaction: apply the provider's answer to the locked payment
-    (forward only), with its event and, for a completed payment, the order's update."""
+def process_payments(db, config, payment_ids: list[str]) -> list[str]:
+    """The worker's job for several payments (the outcome of each, in the order given), in
+    two transactions for all of them: one claims them (rows locked in id order), one settles
+    them; the provider calls run between, one after another. Safe to run any number of
+    times. An exception rolls back the transaction it happens in for every payment of it."""
+    outcomes: dict[str, str] = {}
+    claims: list[_Claim] = []
     with db.transaction() as session:
-        payment = LockedPayment.lock(session, payment_id, with_receipts=True)
-        if payment is None:
-            raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
-        changed = apply_payment_result(session, payment, result)
-        payment.save(session)
-        return payment.status if changed else f"unchanged {payment.status}"
+        locked = LockedPayment.lock_many(session, payment_ids)
+        for payment_id in sorted(set(payment_ids)):
+            payment = locked.get(payment_id)
+            claimed = "missing" if payment is None else _claim(session, config, payment)
+            if isinstance(claimed, str):
+                outcomes[payment_id] = claimed
+            else:
+                claims.append(claimed)
+    results: dict[str, PaymentResult] = {}
+    for claim in claims:
+        answer = _call(db, config, claim)
+        if isinstance(answer, str):
+            outcomes[claim.payment_id] = answer
+        else:
+            results[claim.payment_id] = answer
+    if results:
+        outcomes.update(settle_payments(db, results))
+    return [outcomes[payment_id] for payment_id in payment_ids]
+
+
+def settle_payments(db, results: dict[str, PaymentResult]) -> dict[str, str]:
+    """The worker's second transaction: apply each provider's answer to its locked payment
+    (forward only), with its event and, for a completed payment, the order's update."""
+    outcomes = {}
+    with db.transaction() as session:
+        locked = LockedPayment.lock_many(session, list(results), with_receipts=True)
+        for payment_id in sorted(results):
+            payment = locked.get(payment_id)
+            if payment is None:
+                raise RuntimeError(f"payment {payment_id} vanished between claim and settle")
+            changed = apply_payment_result(session, payment, results[payment_id])
+            payment.save(session)
+            outcomes[payment_id] = payment.status if changed else f"unchanged {payment.status}"
+    return outcomes

@@ -38,3 +38,34 @@ def test_save_writes_only_what_changed_and_nothing_when_unchanged(client, mercha
         row = session.get(Payment, pid)
         assert (row.attempts, row.risk, row.status) == (1, {"decision": "allow", "rules": []},
                                                         "pending")
+
+
+def test_lock_many_locks_the_rows_that_exist_with_one_statement(client, merchant, db):
+    ids = [create_payment(client, merchant["headers"])["id"] for _ in range(3)]
+    selects: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_):
+        if statement.startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.transaction() as session:
+            locked = LockedPayment.lock_many(session, [ids[2], "pay_missing", ids[0], ids[1]],
+                                             with_receipts=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert sorted(locked) == sorted(ids)
+    assert all(locked[i].id == i and locked[i].receipts_on is False for i in ids)
+    assert len(selects) == 1 and "FOR UPDATE" in selects[0] and "ORDER BY" in selects[0]
+
+
+def test_process_payments_answers_each_in_the_order_given(client, merchant, db, config):
+    from shared.payments.processing import process_payment, process_payments
+    done, fresh, other = (create_payment(client, merchant["headers"])["id"] for _ in range(3))
+    assert process_payment(db, config, done) == "completed"
+    assert process_payments(db, config, [fresh, "pay_missing", done, other]) == [
+        "completed", "missing", "already completed", "completed"]
+    for pid in (fresh, done, other):
+        assert client.get(f"/api/v1/payments/{pid}",
+                          headers=merchant["headers"]).get_json()["status"] == "completed"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from shared.broker import make_batch_publisher
+from shared.ledger.models import BalanceTransaction
 from shared.outbox import OutboxMessage
 from shared.payments.models import Payment
 from shared.providers.models import SandboxCharge
-from shared.webhooks.models import WebhookLog
+from shared.webhooks.models import Event, WebhookLog
 from tests.factories import create_payment, create_webhook_endpoint
 from tests.harness.processes import wait_for
 
@@ -36,6 +37,18 @@ def charges_per_payment(db, ids):
                                       SandboxCharge.reference.in_(ids))
                                .group_by(SandboxCharge.reference)).all()
     return dict(rows)
+
+
+def completions_per_payment(db, ids):
+    """``{payment id: (payment.completed events, ledger balance transactions)}``."""
+    with db.transaction() as session:
+        events = dict(session.execute(select(Event.object_id, func.count()).where(
+            Event.type == "payment.completed", Event.object_id.in_(ids))
+            .group_by(Event.object_id)).all())
+        postings = dict(session.execute(select(BalanceTransaction.source_id, func.count())
+                                        .where(BalanceTransaction.source_id.in_(ids))
+                                        .group_by(BalanceTransaction.source_id)).all())
+    return {i: (events.get(i, 0), postings.get(i, 0)) for i in ids}
 
 
 def test_worker_killed_mid_processing_loses_and_doubles_nothing(
@@ -80,6 +93,24 @@ def test_payments_published_together_complete_once_each(live_client, merchant, d
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 30,
              message="every payment of both messages to complete")
     assert charges_per_payment(db, ids) == {i: 1 for i in ids}
+    assert completions_per_payment(db, ids) == {i: (1, 1) for i in ids}
+
+
+def test_a_payment_that_breaks_its_batch_does_not_hold_up_the_others(
+        live_client, merchant, db, config, start_worker, flush_redis):
+    ids = create_many(live_client, merchant, 6)
+    broken = ids[2]
+    with db.transaction() as session:  # as if its provider were removed from the config
+        session.execute(update(Payment).where(Payment.id == broken)
+                        .values(provider="retired_provider"))
+    assert published_together(db, config, flush_redis, ids) == 1
+    start_worker(concurrency=2)
+    others = [i for i in ids if i != broken]
+    wait_for(lambda: set(statuses(db, others).values()) == {"completed"}, 30,
+             message="the rest of the batch to complete one by one")
+    assert statuses(db, [broken]) == {broken: "processing"}
+    assert completions_per_payment(db, others) == {i: (1, 1) for i in others}
+    assert charges_per_payment(db, ids) == {i: 1 for i in others}
 
 
 def test_worker_killed_mid_batch_loses_and_doubles_nothing(
@@ -87,16 +118,21 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
     ids = create_many(live_client, merchant, 16)
     assert published_together(db, config, flush_redis, ids) == 2
     victim = start_worker(concurrency=2, SANDBOX_LATENCY_MS="300", **FAST_RECOVERY)
-    wait_for(lambda: list(statuses(db, ids).values()).count("completed") >= 2, 20,
-             message="the batches to be part done")
+    # A batch is claimed in one transaction and settled in one: kill it between, when some
+    # of its payments are charged and none of them is settled yet.
+    wait_for(lambda: len(charges_per_payment(db, ids)) >= 2, 20,
+             message="the batches' provider calls to be part done")
     victim.kill(signal.SIGKILL)
-    assert set(statuses(db, ids).values()) != {"completed"}
+    at_kill = statuses(db, ids)
+    assert set(at_kill.values()) != {"completed"}
+    assert "processing" in at_kill.values()
 
     start_worker(concurrency=2, SANDBOX_LATENCY_MS="20", **FAST_RECOVERY)
     start_beat(**FAST_RECOVERY)
     wait_for(lambda: set(statuses(db, ids).values()) == {"completed"}, 60,
              message="every payment to complete after the kill")
     assert charges_per_payment(db, ids) == {i: 1 for i in ids}
+    assert completions_per_payment(db, ids) == {i: (1, 1) for i in ids}
 
 
 def test_redis_down_while_payments_are_created(live_client, merchant, db, redis_server,
