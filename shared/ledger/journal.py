@@ -95,7 +95,7 @@ class Posting:
         self.entries.append(entry)
         return self
 
-    def _slot(self, source_id: str) -> int:
+    def _totals_slot(self, source_id: str) -> int:
         """The daily-totals slot of this transaction's deferred postings: the slot of the
         first one's source, kept for the rest (a worker settles several payments in one
         transaction), so a transaction holds one daily-totals row, and two never wait on
@@ -202,7 +202,7 @@ class Posting:
             ids = {k: locked[k].id for k in keys}
         elif len(books) > 1:
             ids = self.account_ids(books)
-        slot = self._slot(entries[0].source_id) if self.defer_balances and entries else 0
+        slot = self._totals_slot(entries[0].source_id) if self.defer_balances and entries else 0
         statement, params = self._posting_statement(entries, len(keys), ids, books,
                                                     self.defer_balances, slot)
         rows = self.session.execute(statement, params).all()

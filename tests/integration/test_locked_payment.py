@@ -1,6 +1,8 @@
 """shared.payments.locked: the worker's Core read and write of a locked payment."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import event
 
 from shared.payments.locked import LockedPayment
@@ -8,16 +10,25 @@ from shared.payments.models import Payment
 from tests.factories import create_payment
 
 
+@contextmanager
+def statements(db, prefix: str):
+    """The SQL statements starting with ``prefix`` that ``db`` runs inside the block."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        if statement.startswith(prefix):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_save_writes_only_what_changed_and_nothing_when_unchanged(client, merchant, db):
     pid = create_payment(client, merchant["headers"])["id"]
-    updates: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_):
-        if statement.startswith("UPDATE payments"):
-            updates.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements(db, "UPDATE payments") as updates:
         with db.transaction() as session:
             payment = LockedPayment.lock(session, pid)
             assert payment is not None and payment.status == "pending"
@@ -30,8 +41,6 @@ def test_save_writes_only_what_changed_and_nothing_when_unchanged(client, mercha
             payment.save(session)                       # saved already: no second statement
         with db.transaction() as session:
             assert LockedPayment.lock(session, "pay_missing") is None
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert len(updates) == 1
     assert "attempts" in updates[0] and "risk" in updates[0] and "status" not in updates[0]
     with db.transaction() as session:
@@ -42,19 +51,9 @@ def test_save_writes_only_what_changed_and_nothing_when_unchanged(client, mercha
 
 def test_lock_many_locks_the_rows_that_exist_with_one_statement(client, merchant, db):
     ids = [create_payment(client, merchant["headers"])["id"] for _ in range(3)]
-    selects: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_):
-        if statement.startswith("SELECT"):
-            selects.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        with db.transaction() as session:
-            locked = LockedPayment.lock_many(session, [ids[2], "pay_missing", ids[0], ids[1]],
-                                             with_receipts=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
+    with statements(db, "SELECT") as selects, db.transaction() as session:
+        locked = LockedPayment.lock_many(session, [ids[2], "pay_missing", ids[0], ids[1]],
+                                         with_receipts=True)
     assert sorted(locked) == sorted(ids)
     assert all(locked[i].id == i and locked[i].receipts_on is False for i in ids)
     assert len(selects) == 1 and "FOR UPDATE" in selects[0] and "ORDER BY" in selects[0]
