@@ -44,18 +44,31 @@ _ACCOUNT_IDS = select(_ACCOUNTS.c.kind, _ACCOUNTS.c.id).where(
 def ensure_accounts(session: Session, merchant_id: str, currency: str, livemode: bool,
                     kinds: list[str]) -> dict[str, int]:
     """The ids of these accounts, creating the missing ones (concurrently safe: a unique index
-    and ON CONFLICT DO NOTHING, in a fixed order so two creators cannot deadlock)."""
+    and ON CONFLICT DO NOTHING, in a fixed order).
+
+    On PostgreSQL the missing accounts are created and committed on a connection of their
+    own: an empty account is harmless if the caller's transaction rolls back, and an
+    uncommitted new account row would make two transactions that create a book's accounts
+    and then lock them wait on each other (deadlocks between concurrent first payouts of a
+    currency). SQLite's one writer creates them in the caller's transaction."""
     wanted = sorted(set(kinds))
     params = {"merchant_id": merchant_id, "currency": currency, "livemode": livemode,
               "kinds": wanted}
     found = dict(session.execute(_ACCOUNT_IDS, params).all())
     missing = [k for k in wanted if k not in found]
     if missing:
+        bind = session.get_bind()
         insert = dialect_insert(session)
-        for kind in missing:
-            session.execute(insert(LedgerAccount).values(
-                merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,
-                balance=0).on_conflict_do_nothing())
+        statements = [insert(LedgerAccount).values(
+            merchant_id=merchant_id, currency=currency, livemode=livemode, kind=kind,
+            balance=0).on_conflict_do_nothing() for kind in missing]
+        if bind.dialect.name == "postgresql":
+            with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for statement in statements:
+                    conn.execute(statement)
+        else:
+            for statement in statements:
+                session.execute(statement)
         found = dict(session.execute(_ACCOUNT_IDS, params).all())
     return found
 
