@@ -67,6 +67,19 @@ def at_commit(session: Session, write) -> None:
     session.info.setdefault("at_commit", []).append(write)
 
 
+def at_commit_collect(session: Session, name: str, key, item, write) -> None:
+    """Collect ``item`` (once per ``key``) for one ``write({key: item, ...})`` among the last
+    writes of ``session``'s transaction (``at_commit``): what the transaction does to many
+    objects the same way (post the payments a worker settles together) is written with one
+    statement rather than one per object."""
+    batches = session.info.setdefault("at_commit_batches", {})
+    items = batches.get(name)
+    if items is None:
+        items = batches[name] = {}
+        at_commit(session, lambda: write(batches.pop(name)))
+    items.setdefault(key, item)
+
+
 @event.listens_for(Session, "before_commit")
 def _run_at_commit(session: Session) -> None:
     writes = session.info.get("at_commit")
@@ -78,6 +91,7 @@ def _run_at_commit(session: Session) -> None:
 def _drop_at_commit(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended: committed or not
         session.info.pop("at_commit", None)
+        session.info.pop("at_commit_batches", None)
 
 
 class Base(DeclarativeBase):

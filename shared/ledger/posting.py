@@ -17,7 +17,7 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from shared.db import at_commit, per_dialect, utcnow
+from shared.db import at_commit, at_commit_collect, per_dialect, utcnow
 from shared.ids import new_id
 from shared.ledger import accounts as chart
 from shared.ledger import fees, settings
@@ -36,51 +36,83 @@ def _insert_txn_statement(insert):
 _INSERT_TXN = per_dialect(_insert_txn_statement)
 
 
+def _insert_txns(session: Session, rows: list[dict]) -> list[str]:
+    """Insert balance transactions, skipping any whose (source, type) exists; the ids
+    inserted. One statement for all of them (SQLAlchemy's insertmanyvalues)."""
+    statement = _INSERT_TXN[session.get_bind().dialect.name]
+    return list(session.execute(statement, rows).scalars().all())
+
+
 def _insert_txn(session: Session, **values) -> bool:
     """Insert a balance transaction unless one exists for (source, type); True if inserted."""
-    statement = _INSERT_TXN[session.get_bind().dialect.name]
-    return session.execute(statement, values).scalar() is not None
+    return bool(_insert_txns(session, [values]))
 
 
 def payment_completed(session: Session, payment) -> None:
-    at_commit(session, lambda: _post_payment(session, payment))
+    """Post ``payment`` at commit. The payments a transaction completes (a worker settles
+    several in one) are posted together: one posting statement per book and one INSERT of
+    their balance transactions, instead of one of each per payment."""
+    at_commit_collect(session, "ledger_payments", payment.id, payment,
+                      lambda payments: _post_payments(session, payments))
 
 
 def refund_completed(session: Session, refund, payment) -> None:
     at_commit(session, lambda: _post_refund(session, refund, payment))
 
 
-def _post_payment(session: Session, payment) -> None:
+def _payment_entries(session: Session, payment) -> tuple[list[Entry], dict]:
+    """A completed payment's entries (payment, and fee when there is one) and the values of
+    its balance transaction."""
     livemode = bool(getattr(payment, "livemode", False))
     schedule = fees.schedule_for(session, payment.merchant_id, payment.currency)
     fee = fees.compute_fee(payment.amount, schedule)
-    net = payment.amount - fee
-    now = utcnow()
-    delay = settings.current().settlement_delay_s
     common = dict(merchant_id=payment.merchant_id, currency=payment.currency,
                   livemode=livemode, source_id=payment.id)
-    # Every payment of a merchant moves the same accounts: the posting adds its balance
-    # changes as deltas instead of locking them (it never touches ``available``).
-    posting = Posting(session, defer_balances=True)
-    posting.add(Entry(kind="payment", lines=[
+    entries = [Entry(kind="payment", lines=[
         Line(chart.provider_kind(payment.provider), "debit", payment.amount),
         Line(chart.PENDING, "credit", payment.amount)],
-        totals={"gross": payment.amount, "payment_count": 1}, **common))
+        totals={"gross": payment.amount, "payment_count": 1}, **common)]
     if fee:
-        posting.add(Entry(kind="fee", lines=[Line(chart.PENDING, "debit", fee),
-                                             Line(chart.FEES, "credit", fee)],
-                          totals={"fees": fee}, **common))
-    if not posting.flush():
+        entries.append(Entry(kind="fee", lines=[Line(chart.PENDING, "debit", fee),
+                                                Line(chart.FEES, "credit", fee)],
+                             totals={"fees": fee}, **common))
+    txn = dict(merchant_id=payment.merchant_id, livemode=livemode, type="payment",
+               amount=payment.amount, fee=fee, net=payment.amount - fee,
+               currency=payment.currency, source_id=payment.id,
+               status=BalanceTransactionStatus.PENDING)
+    return entries, txn
+
+
+def _post_payments(session: Session, payments: dict) -> None:
+    """Post completed payments not posted before (nothing twice: entries are unique per
+    source and kind), one posting per book, then their balance transactions."""
+    if not payments:
+        return
+    now = utcnow()
+    delay = settings.current().settlement_delay_s
+    books: dict[tuple, Posting] = {}
+    txns = {}
+    for payment_id in sorted(payments):
+        payment = payments[payment_id]
+        entries, txns[payment_id] = _payment_entries(session, payment)
+        # Every payment of a merchant moves the same accounts: the posting adds its balance
+        # changes as deltas instead of locking them (it never touches ``available``).
+        book = (payment.merchant_id, payment.currency, bool(getattr(payment, "livemode", False)))
+        posting = books.setdefault(book, Posting(session, defer_balances=True))
+        for entry in entries:
+            posting.add(entry)
+    posted = {entry.source_id for _, posting in sorted(books.items())
+              for entry in posting.flush()}
+    rows = [dict(txns[payment_id], id=new_id("balance_transaction"), created_at=now,
+                 available_on=now + timedelta(seconds=max(0, delay)))
+            for payment_id in sorted(posted)]
+    if not rows:
         return  # posted before: nothing twice
-    txn_id = new_id("balance_transaction")
-    _insert_txn(session, id=txn_id, merchant_id=payment.merchant_id, livemode=livemode,
-                type="payment", amount=payment.amount, fee=fee, net=net,
-                currency=payment.currency, source_id=payment.id,
-                status=BalanceTransactionStatus.PENDING,
-                available_on=now + timedelta(seconds=max(0, delay)), created_at=now)
+    inserted = _insert_txns(session, rows)
     if delay <= 0:
         from shared.ledger.balance import release_transaction
-        release_transaction(session, txn_id)
+        for txn_id in inserted:
+            release_transaction(session, txn_id)
 
 
 def _post_refund(session: Session, refund, payment) -> None:

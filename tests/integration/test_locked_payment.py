@@ -16,7 +16,7 @@ def statements(db, prefix: str):
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, *_):
-        if statement.startswith(prefix):
+        if statement.lstrip().startswith(prefix):
             seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
@@ -68,3 +68,28 @@ def test_process_payments_answers_each_in_the_order_given(client, merchant, db, 
     for pid in (fresh, done, other):
         assert client.get(f"/api/v1/payments/{pid}",
                           headers=merchant["headers"]).get_json()["status"] == "completed"
+
+
+def test_a_settled_batch_is_posted_with_one_ledger_statement_per_book(client, merchant, db,
+                                                                       config):
+    from shared.ledger.models import BalanceTransaction, JournalEntry
+    from shared.payments.processing import process_payments
+    from shared.reporting.check import check
+    ids = [create_payment(client, merchant["headers"], amount=1_000 * (i + 1))["id"]
+           for i in range(4)]
+    first = create_payment(client, merchant["headers"])["id"]
+    assert process_payments(db, config, [first]) == ["completed"]  # the book's accounts
+    with statements(db, "WITH lk") as postings, \
+            statements(db, "INSERT INTO balance_transactions") as txn_inserts:
+        assert process_payments(db, config, ids) == ["completed"] * 4
+    assert len(postings) == 1 and len(txn_inserts) == 1
+    with db.transaction() as session:
+        entries = session.query(JournalEntry.source_id, JournalEntry.kind).filter(
+            JournalEntry.source_id.in_(ids)).all()
+        assert sorted(entries) == sorted((pid, kind) for pid in ids for kind in ("fee",
+                                                                                 "payment"))
+        txns = {t.source_id: t for t in session.query(BalanceTransaction)}
+    assert {pid: txns[pid].amount for pid in ids} == {
+        pid: 1_000 * (i + 1) for i, pid in enumerate(ids)}
+    assert all(t.net == t.amount - t.fee and t.fee > 0 for t in txns.values())
+    assert check(db) == []
