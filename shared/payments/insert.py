@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import text
-
 from shared import jobs
 from shared.audit.service import AuditEntry, audit_values
 from shared.config import Config
-from shared.db import utcnow
+from shared.db import pyformat, utcnow
 from shared.errors import GatewayError
 from shared.idempotency.service import KeyToStore
 from shared.ids import new_id, new_ids
@@ -102,8 +100,9 @@ o AS (
 )
 SELECT id, task, args, queue FROM o"""
 
-WITH_KEY = text("WITH" + _KEY_CTE + _ROWS_CTE.format(source="FROM k"))
-WITHOUT_KEY = text("WITH" + _ROWS_CTE.format(source=""))
+# Run by Database.autocommit_rows (psycopg placeholders, no SQLAlchemy statement set-up).
+WITH_KEY = pyformat("WITH" + _KEY_CTE + _ROWS_CTE.format(source="FROM k"))
+WITHOUT_KEY = pyformat("WITH" + _ROWS_CTE.format(source=""))
 
 
 @dataclass(frozen=True)
@@ -177,8 +176,7 @@ def insert_payment(db, config: Config, merchant_id: str, data: dict,
         statement = WITH_KEY
         params.update(idem_key=idempotency.key, idem_hash=idempotency.fingerprint,
                       status=status, body=body)
-    with db.autocommit_connection() as conn:
-        rows = [tuple(row) for row in conn.execute(statement, params)]
+    rows = db.autocommit_rows(statement, params)
     if not rows:
         return None
     return Created(body=body, outbox=rows)

@@ -1,0 +1,45 @@
+"""shared.db.Database.autocommit_rows: one statement on a pooled psycopg connection in
+autocommit, without SQLAlchemy's statement machinery (POST /payments' insert)."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from shared.db import pyformat
+
+
+def test_pyformat_turns_named_parameters_into_psycopgs_and_escapes_percent():
+    assert pyformat("SELECT :a, CAST(:b AS int), 'x%' WHERE y = :a") == \
+        "SELECT %(a)s, CAST(%(b)s AS int), 'x%%' WHERE y = %(a)s"
+
+
+def test_rows_commit_at_once_and_the_connection_goes_back_in_transaction_mode(db):
+    rows = db.autocommit_rows(pyformat(
+        "INSERT INTO outbox (task, args, queue, created_at, publish_attempts) "
+        "VALUES (:task, CAST(:args AS jsonb), 'payments', now(), 0) RETURNING task, args"),
+        {"task": "gateway.process_payment", "args": '["pay_x"]'})
+    assert rows == [("gateway.process_payment", ["pay_x"])]
+    with db.engine.connect() as conn:  # another connection sees it: committed
+        assert conn.exec_driver_sql("SELECT count(*) FROM outbox").scalar() == 1
+    pooled = db.engine.raw_connection()
+    try:
+        assert pooled.driver_connection.autocommit is False
+    finally:
+        pooled.close()
+
+
+def test_a_connection_that_died_fails_its_statement_once_and_leaves_the_pool(db):
+    (pid,), = db.autocommit_rows("SELECT pg_backend_pid()", {})
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    failures, pids = 0, []
+    for _ in range(db.engine.pool.checkedin() + 2):
+        try:
+            pids.extend(row[0] for row in db.autocommit_rows("SELECT pg_backend_pid()", {}))
+        except psycopg.OperationalError:
+            failures += 1
+    assert failures == 1 and pids and pid not in pids
+    with pytest.raises(psycopg.errors.UndefinedTable):  # an ordinary error keeps it pooled
+        db.autocommit_rows("SELECT * FROM no_such_table", {})
+    assert db.autocommit_rows("SELECT 1", {}) == [(1,)]
