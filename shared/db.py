@@ -251,7 +251,7 @@ class Database:
         uses psycopg's ``%(name)s`` placeholders (``pyformat``). A connection the error left
         broken is dropped from the pool."""
         pooled = self.engine.raw_connection()
-        conn = pooled.driver_connection
+        conn: Any = pooled.driver_connection  # a psycopg.Connection
         try:
             conn.autocommit = True
             with conn.cursor() as cursor:
