@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -206,6 +207,8 @@ class Database:
         # The same pool in autocommit: for single statements that are atomic on their own
         # (no BEGIN/COMMIT round trips), e.g. shared.payments.insert.
         self.autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # autocommit_execute's statements, compiled for PostgreSQL once per parameter names.
+        self._compiled: dict[tuple, Any] = {}
         # Set by shared.runtime.build_runtime: an OutboxRelay, publishes committed outbox rows.
         self.outbox_relay: Any = None
 
@@ -244,7 +247,26 @@ class Database:
         with self.autocommit_engine.connect() as conn:
             yield conn
 
-    def autocommit_rows(self, sql: str, params: dict) -> list[tuple]:
+    def autocommit_execute(self, statement, params: dict) -> list:
+        """One Core statement, atomic on its own, in autocommit; its rows (attribute access).
+        On PostgreSQL through ``autocommit_rows``: compiled once per statement and set of
+        parameter names, the parameters bound as SQLAlchemy would (its bind processors: JSON,
+        literal values of the statement); elsewhere through ``autocommit_connection``."""
+        if not self.is_postgres:
+            with self.autocommit_connection() as conn:
+                result = conn.execute(statement, params)
+                return list(result.all()) if result.returns_rows else []
+        key = (statement, tuple(params))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compiled[key] = statement.compile(dialect=self.engine.dialect,
+                                                               column_keys=list(params))
+        processors = compiled._bind_processors
+        values = {name: processors[name](value) if name in processors else value
+                  for name, value in compiled.construct_params(params).items()}
+        return self.autocommit_rows(compiled.string, values, named=True)
+
+    def autocommit_rows(self, sql: str, params: dict, *, named: bool = False) -> list:
         """PostgreSQL: run one statement, atomic on its own, on a pooled connection's psycopg
         connection in autocommit, without SQLAlchemy's statement machinery (its Connection and
         compiled-statement set-up were ~1/3 of the one INSERT of a POST /payments). ``sql``
@@ -254,7 +276,7 @@ class Database:
         conn: Any = pooled.driver_connection  # a psycopg.Connection
         try:
             conn.autocommit = True
-            with conn.cursor() as cursor:
+            with conn.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall() if cursor.description else []
             conn.autocommit = False

@@ -40,11 +40,10 @@ def record_attempt(db, *, merchant_id: str, provider: str, operation: str, outco
                    error_code: str | None = None, request: dict | None = None,
                    response: dict | None = None, duration_ms: int = 0) -> None:
     # One autocommitted INSERT (atomic on its own): no session, no BEGIN/COMMIT round trips.
-    with db.autocommit_connection() as conn:
-        conn.execute(_INSERT_ATTEMPT, dict(
-            merchant_id=merchant_id, payment_id=payment_id, refund_id=refund_id,
-            provider=provider, operation=operation, outcome=outcome, error_code=error_code,
-            request=request, response=response, duration_ms=duration_ms, created_at=utcnow()))
+    db.autocommit_execute(_INSERT_ATTEMPT, dict(
+        merchant_id=merchant_id, payment_id=payment_id, refund_id=refund_id,
+        provider=provider, operation=operation, outcome=outcome, error_code=error_code,
+        request=request, response=response, duration_ms=duration_ms, created_at=utcnow()))
     PROVIDER_CALLS.labels(provider, operation, outcome).inc()
 
 

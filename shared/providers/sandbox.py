@@ -76,11 +76,9 @@ class SandboxProvider:
         """Insert the ledger row once; later calls only count. Returns (row, first call?).
         One autocommitted upsert, as a provider records a charge on its side."""
         statement = _RECORD[self.db.engine.dialect.name]
-        with self.db.autocommit_connection() as conn:
-            row = conn.execute(statement, dict(
-                kind=kind, reference=reference, amount=amount, currency=currency,
-                outcome=outcome.value, instrument=instrument, calls=1,
-                created_at=utcnow())).one()
+        row, = self.db.autocommit_execute(statement, dict(
+            kind=kind, reference=reference, amount=amount, currency=currency,
+            outcome=outcome.value, instrument=instrument, calls=1, created_at=utcnow()))
         return row, row.calls == 1
 
     def _find(self, kind: str, reference: str) -> SandboxCharge | None:

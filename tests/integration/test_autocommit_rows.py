@@ -5,7 +5,9 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from shared.db import pyformat
+from shared.db import pyformat, utcnow
+from shared.providers.calls import record_attempt
+from shared.providers.models import TransactionAttempt
 
 
 def test_pyformat_turns_named_parameters_into_psycopgs_and_escapes_percent():
@@ -43,3 +45,20 @@ def test_a_connection_that_died_fails_its_statement_once_and_leaves_the_pool(db)
     with pytest.raises(psycopg.errors.UndefinedTable):  # an ordinary error keeps it pooled
         db.autocommit_rows("SELECT * FROM no_such_table", {})
     assert db.autocommit_rows("SELECT 1", {}) == [(1,)]
+
+
+def test_a_core_statement_binds_json_and_its_own_literals_as_sqlalchemy_would(db):
+    from shared.providers.sandbox import _RECORD
+    statement = _RECORD["postgresql"]  # ON CONFLICT ... SET calls = calls + 1 (a literal)
+    values = dict(kind="charge", reference="pay_json", amount=10**15, currency="INR",
+                  outcome="succeeded", instrument=None, calls=1, created_at=utcnow())
+    first, = db.autocommit_execute(statement, values)
+    again, = db.autocommit_execute(statement, values)
+    assert (first.calls, again.calls, again.amount, again.instrument) == (1, 2, 10**15, None)
+    record_attempt(db, merchant_id="mer_x", provider="sandbox", operation="create_payment",
+                   outcome="succeeded", payment_id="pay_json",
+                   request={"nested": {"list": [1, "two", None]}}, response=None)
+    with db.transaction() as session:
+        attempt = session.query(TransactionAttempt).filter_by(payment_id="pay_json").one()
+        assert (attempt.request, attempt.response) == ({"nested": {"list": [1, "two", None]}},
+                                                      None)
