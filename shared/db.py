@@ -17,12 +17,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
 from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -271,7 +272,7 @@ class Database:
         connection in autocommit, without SQLAlchemy's statement machinery (its Connection and
         compiled-statement set-up were ~1/3 of the one INSERT of a POST /payments). ``sql``
         uses psycopg's ``%(name)s`` placeholders (``pyformat``). A connection the error left
-        broken is dropped from the pool."""
+        broken is dropped from the pool; psycopg's errors are raised as SQLAlchemy's."""
         pooled = self.engine.raw_connection()
         conn: Any = pooled.driver_connection  # a psycopg.Connection
         try:
@@ -281,11 +282,19 @@ class Database:
                 rows = cursor.fetchall() if cursor.description else []
             conn.autocommit = False
             return rows
-        except Exception:
-            if conn.broken or conn.closed:
+        except Exception as exc:
+            broken = bool(conn.broken or conn.closed)
+            if broken:
                 pooled.invalidate()
             else:
                 conn.autocommit = False
+            if isinstance(exc, psycopg.Error):
+                # SQLAlchemy's exception for it (OperationalError, IntegrityError, ...), as
+                # every other statement raises: the workers retry on those, callers catch
+                # them. The parameters stay out of the message.
+                raise DBAPIError.instance(sql, params, exc, psycopg.Error,
+                                          hide_parameters=True,
+                                          connection_invalidated=broken) from exc
             raise
         finally:
             pooled.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from shared.db import pyformat, utcnow
 from shared.providers.calls import record_attempt
@@ -39,11 +40,13 @@ def test_a_connection_that_died_fails_its_statement_once_and_leaves_the_pool(db)
     for _ in range(db.engine.pool.checkedin() + 2):
         try:
             pids.extend(row[0] for row in db.autocommit_rows("SELECT pg_backend_pid()", {}))
-        except psycopg.OperationalError:
+        except OperationalError as exc:  # SQLAlchemy's, as the workers' retries expect
+            assert isinstance(exc.orig, psycopg.OperationalError)
             failures += 1
     assert failures == 1 and pids and pid not in pids
-    with pytest.raises(psycopg.errors.UndefinedTable):  # an ordinary error keeps it pooled
+    with pytest.raises(ProgrammingError) as raised:  # an ordinary error keeps it pooled
         db.autocommit_rows("SELECT * FROM no_such_table", {})
+    assert isinstance(raised.value.orig, psycopg.errors.UndefinedTable)
     assert db.autocommit_rows("SELECT 1", {}) == [(1,)]
 
 
