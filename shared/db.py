@@ -278,6 +278,10 @@ class Database:
         try:
             conn.autocommit = True
             with conn.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
+                listeners = self.engine.dispatch.before_cursor_execute
+                if listeners:  # tests and tracing see this statement as they see the others
+                    for listener in listeners:
+                        listener(None, cursor, sql, params, None, False)
                 cursor.execute(sql, params)
                 rows = cursor.fetchall() if cursor.description else []
             conn.autocommit = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from shared.db import pyformat, utcnow
@@ -17,6 +18,16 @@ def test_pyformat_turns_named_parameters_into_psycopgs_and_escapes_percent():
 
 
 def test_rows_commit_at_once_and_the_connection_goes_back_in_transaction_mode(db):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert db.autocommit_rows("SELECT 1", {}) == [(1,)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert seen == ["SELECT 1"]  # the engine's listeners see it, as any statement
     rows = db.autocommit_rows(pyformat(
         "INSERT INTO outbox (task, args, queue, created_at, publish_attempts) "
         "VALUES (:task, CAST(:args AS jsonb), 'payments', now(), 0) RETURNING task, args"),
