@@ -174,6 +174,67 @@ def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> 
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
+# Statements run on psycopg directly (Database.autocommit_execute, execute_in), compiled for
+# PostgreSQL once per statement and set of parameter names.
+_COMPILED: dict[tuple, Any] = {}
+
+
+def bound_sql(dialect, statement, params: dict) -> tuple[str, dict]:
+    """``statement`` compiled for ``dialect`` (cached) and ``params`` bound as SQLAlchemy
+    binds them (its bind processors: JSON; the statement's own literal values)."""
+    key = (statement, tuple(params))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = statement.compile(dialect=dialect, column_keys=list(params))
+    # Columns whose Python-side default (INSERT) or onupdate (UPDATE) SQLAlchemy's execution
+    # would compute, e.g. ``updated_at``: computed here the same way.
+    defaults = {column.key: _python_value(column.default)
+                for column in compiled.insert_prefetch if column.key not in params}
+    defaults.update({column.key: _python_value(column.onupdate)
+                     for column in compiled.update_prefetch if column.key not in params})
+    processors = compiled._bind_processors
+    return compiled.string, {
+        name: processors[name](value) if name in processors else value
+        for name, value in compiled.construct_params({**params, **defaults}).items()}
+
+
+def _python_value(default) -> Any:
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
+    listeners = engine.dispatch.before_cursor_execute
+    if listeners:  # tests and tracing see this statement as they see the others
+        for listener in listeners:
+            listener(None, cursor, sql, params, None, False)
+    cursor.execute(sql, params)
+
+
+def _sqlalchemy_error(sql: str, params: dict, exc: Exception, invalidated: bool = False):
+    """SQLAlchemy's exception for a psycopg error (OperationalError, IntegrityError, ...), as
+    every other statement raises: the workers retry on those, callers catch them. The
+    parameters stay out of the message."""
+    return DBAPIError.instance(sql, params, exc, psycopg.Error, hide_parameters=True,
+                               connection_invalidated=invalidated)
+
+
+def execute_in(session: Session, statement, params: dict) -> None:
+    """Run a Core statement that returns nothing in ``session``'s transaction. On PostgreSQL
+    on the session's psycopg connection directly (``bound_sql``), without SQLAlchemy's
+    per-statement execution set-up: for the statements a worker runs for every payment."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        session.execute(statement, params)
+        return
+    sql, values = bound_sql(conn.dialect, statement, params)
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.cursor() as cursor:
+            _run(conn.engine, cursor, sql, values)
+    except psycopg.Error as exc:
+        raise _sqlalchemy_error(sql, values, exc) from exc
+
+
 def pyformat(sql: str) -> str:
     """SQL with ``:name`` parameters (SQLAlchemy's ``text``) in psycopg's ``%(name)s`` style,
     for ``Database.autocommit_rows``."""
@@ -208,8 +269,6 @@ class Database:
         # The same pool in autocommit: for single statements that are atomic on their own
         # (no BEGIN/COMMIT round trips), e.g. shared.payments.insert.
         self.autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # autocommit_execute's statements, compiled for PostgreSQL once per parameter names.
-        self._compiled: dict[tuple, Any] = {}
         # Set by shared.runtime.build_runtime: an OutboxRelay, publishes committed outbox rows.
         self.outbox_relay: Any = None
 
@@ -257,15 +316,8 @@ class Database:
             with self.autocommit_connection() as conn:
                 result = conn.execute(statement, params)
                 return list(result.all()) if result.returns_rows else []
-        key = (statement, tuple(params))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = self._compiled[key] = statement.compile(dialect=self.engine.dialect,
-                                                               column_keys=list(params))
-        processors = compiled._bind_processors
-        values = {name: processors[name](value) if name in processors else value
-                  for name, value in compiled.construct_params(params).items()}
-        return self.autocommit_rows(compiled.string, values, named=True)
+        sql, values = bound_sql(self.engine.dialect, statement, params)
+        return self.autocommit_rows(sql, values, named=True)
 
     def autocommit_rows(self, sql: str, params: dict, *, named: bool = False) -> list:
         """PostgreSQL: run one statement, atomic on its own, on a pooled connection's psycopg
@@ -278,11 +330,7 @@ class Database:
         try:
             conn.autocommit = True
             with conn.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
-                listeners = self.engine.dispatch.before_cursor_execute
-                if listeners:  # tests and tracing see this statement as they see the others
-                    for listener in listeners:
-                        listener(None, cursor, sql, params, None, False)
-                cursor.execute(sql, params)
+                _run(self.engine, cursor, sql, params)
                 rows = cursor.fetchall() if cursor.description else []
             conn.autocommit = False
             return rows
@@ -293,12 +341,7 @@ class Database:
             else:
                 conn.autocommit = False
             if isinstance(exc, psycopg.Error):
-                # SQLAlchemy's exception for it (OperationalError, IntegrityError, ...), as
-                # every other statement raises: the workers retry on those, callers catch
-                # them. The parameters stay out of the message.
-                raise DBAPIError.instance(sql, params, exc, psycopg.Error,
-                                          hide_parameters=True,
-                                          connection_invalidated=broken) from exc
+                raise _sqlalchemy_error(sql, params, exc, broken) from exc
             raise
         finally:
             pooled.close()

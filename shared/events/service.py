@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import execute_in, utcnow
 from shared.ids import new_id
 from shared.ownership import get_owned
 from shared.pagination import Page, keyset_page
@@ -34,7 +34,7 @@ def record_event(session: Session, merchant_id: str, event_type: str, obj: dict)
     values = dict(id=new_id("event"), merchant_id=merchant_id, type=event_type,
                   object_id=obj["id"], data={"object": obj}, created_at=utcnow(),
                   livemode=bool(obj.get("livemode")))
-    session.execute(_INSERT_EVENT, values)
+    execute_in(session, _INSERT_EVENT, values)
     event = Event(**values)
     delivery.start_deliveries(session, event)
     return event

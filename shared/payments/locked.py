@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from shared.db import execute_in
 from shared.notifications.models import NotificationSettings
 from shared.payments.models import Payment
 
@@ -76,7 +77,7 @@ class LockedPayment:
     def save(self, session: Session) -> None:
         changed = self.changes()
         if changed:
-            session.execute(_SAVE, {**changed, "locked_payment_id": self.id})
+            execute_in(session, _SAVE, {**changed, "locked_payment_id": self.id})
             self._loaded.update({_ATTRIBUTES[column]: v for column, v in changed.items()})
 
 

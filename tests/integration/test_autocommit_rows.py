@@ -76,3 +76,18 @@ def test_a_core_statement_binds_json_and_its_own_literals_as_sqlalchemy_would(db
         attempt = session.query(TransactionAttempt).filter_by(payment_id="pay_json").one()
         assert (attempt.request, attempt.response) == ({"nested": {"list": [1, "two", None]}},
                                                       None)
+
+
+def test_bound_sql_computes_the_python_side_defaults_sqlalchemy_would(db):
+    from datetime import datetime
+
+    from shared.db import bound_sql
+    from shared.payments.locked import _SAVE
+    sql, values = bound_sql(db.engine.dialect, _SAVE, {"attempts": 2,
+                                                       "locked_payment_id": "pay_x"})
+    assert "updated_at=" in sql and isinstance(values["updated_at"], datetime)
+    assert (values["attempts"], values["locked_payment_id"]) == (2, "pay_x")
+    given = utcnow()
+    _, values = bound_sql(db.engine.dialect, _SAVE, {"attempts": 2, "updated_at": given,
+                                                     "locked_payment_id": "pay_x"})
+    assert values["updated_at"] == given
