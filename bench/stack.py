@@ -115,7 +115,9 @@ class Stack:
         self.env = {
             "DATABASE_URL": self.pg.url, "REDIS_URL": self.redis.url,
             "GATEWAY_VAR_DIR": self.var_dir, "SECRET_KEY": "bench-secret-key-0123456789",
-            "LOG_LEVEL": "WARNING", "SANDBOX_LATENCY_MS": "0", "AUTH_CACHE_TTL_S": "5",
+            "LOG_LEVEL": "WARNING", "AUTH_CACHE_TTL_S": "5",
+            # 0 unless a diagnostic asks for a provider that takes time to answer.
+            "SANDBOX_LATENCY_MS": os.environ.get("BENCH_SANDBOX_LATENCY_MS", "0"),
             "PROVIDER_RETRY_BASE_MS": "10",
             # Every bench payment uses one sandbox token: velocity would block all but 10.
             "RISK_VELOCITY": "0",
