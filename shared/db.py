@@ -203,19 +203,21 @@ def _python_value(default) -> Any:
 
 
 def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
+    """Execute on a psycopg cursor as SQLAlchemy would be seen to: the engine's
+    ``before_cursor_execute`` listeners get the statement (tests, tracing), and a psycopg error
+    is raised as SQLAlchemy's (OperationalError, IntegrityError, ...), which the workers retry
+    on and callers catch; the parameters stay out of its message."""
     listeners = engine.dispatch.before_cursor_execute
-    if listeners:  # tests and tracing see this statement as they see the others
+    if listeners:
         for listener in listeners:
             listener(None, cursor, sql, params, None, False)
-    cursor.execute(sql, params)
-
-
-def _sqlalchemy_error(sql: str, params: dict, exc: Exception, invalidated: bool = False):
-    """SQLAlchemy's exception for a psycopg error (OperationalError, IntegrityError, ...), as
-    every other statement raises: the workers retry on those, callers catch them. The
-    parameters stay out of the message."""
-    return DBAPIError.instance(sql, params, exc, psycopg.Error, hide_parameters=True,
-                               connection_invalidated=invalidated)
+    try:
+        cursor.execute(sql, params)
+    except psycopg.Error as exc:
+        conn = cursor.connection
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error, hide_parameters=True,
+                                  connection_invalidated=bool(conn.broken or conn.closed)
+                                  ) from exc
 
 
 def execute_in(session: Session, statement, params: dict) -> None:
@@ -228,11 +230,8 @@ def execute_in(session: Session, statement, params: dict) -> None:
         return
     sql, values = bound_sql(conn.dialect, statement, params)
     driver: Any = conn.connection.driver_connection
-    try:
-        with driver.cursor() as cursor:
-            _run(conn.engine, cursor, sql, values)
-    except psycopg.Error as exc:
-        raise _sqlalchemy_error(sql, values, exc) from exc
+    with driver.cursor() as cursor:
+        _run(conn.engine, cursor, sql, values)
 
 
 def pyformat(sql: str) -> str:
@@ -331,19 +330,12 @@ class Database:
             conn.autocommit = True
             with conn.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
                 _run(self.engine, cursor, sql, params)
-                rows = cursor.fetchall() if cursor.description else []
-            conn.autocommit = False
-            return rows
-        except Exception as exc:
-            broken = bool(conn.broken or conn.closed)
-            if broken:
+                return cursor.fetchall() if cursor.description else []
+        finally:
+            if conn.broken or conn.closed:
                 pooled.invalidate()
             else:
                 conn.autocommit = False
-            if isinstance(exc, psycopg.Error):
-                raise _sqlalchemy_error(sql, params, exc, broken) from exc
-            raise
-        finally:
             pooled.close()
 
     def dispose(self) -> None:

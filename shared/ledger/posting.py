@@ -86,18 +86,15 @@ def _payment_entries(session: Session, payment) -> tuple[list[Entry], dict]:
 def _post_payments(session: Session, payments: dict) -> None:
     """Post completed payments not posted before (nothing twice: entries are unique per
     source and kind), one posting per book, then their balance transactions."""
-    if not payments:
-        return
     now = utcnow()
     delay = settings.current().settlement_delay_s
     books: dict[tuple, Posting] = {}
     txns = {}
     for payment_id in sorted(payments):
-        payment = payments[payment_id]
-        entries, txns[payment_id] = _payment_entries(session, payment)
+        entries, txns[payment_id] = _payment_entries(session, payments[payment_id])
         # Every payment of a merchant moves the same accounts: the posting adds its balance
         # changes as deltas instead of locking them (it never touches ``available``).
-        book = (payment.merchant_id, payment.currency, bool(getattr(payment, "livemode", False)))
+        book = (entries[0].merchant_id, entries[0].currency, entries[0].livemode)
         posting = books.setdefault(book, Posting(session, defer_balances=True))
         for entry in entries:
             posting.add(entry)
