@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import requests
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -38,8 +39,20 @@ def css(driver, selector, timeout=15):
 def click(driver, selector, timeout=15):
     """Click what leads to another page and wait until that page has replaced this one, so
     the next look is at the new page and never at the old one still on screen."""
-    old = driver.find_element(By.TAG_NAME, "html")
-    css(driver, selector).click()
+    def press(d):
+        # The page may still be replacing itself (a redirect, a refresh) between finding the
+        # element and clicking it; then find both again on the page that is there now.
+        try:
+            html = d.find_element(By.TAG_NAME, "html")
+            css(d, selector).click()
+            return html
+        except StaleElementReferenceException:
+            return False
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return False
+            raise
+    old = WebDriverWait(driver, timeout).until(press, f"could not click {selector}")
     WebDriverWait(driver, timeout).until(EC.staleness_of(old), f"{selector} led nowhere")
     WebDriverWait(driver, timeout).until(
         lambda d: d.execute_script("return document.readyState") == "complete")
