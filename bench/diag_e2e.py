@@ -1,16 +1,22 @@
 """Diagnostic (not part of ``make bench``): where an end-to-end payment's time goes.
 
-``python -m bench.diag_e2e [RATE] [SECONDS]`` runs phase 3 (POST -> signed
-``payment.completed`` at a receiver) at RATE/s, then prints the median and p99 of each
-stage's time from the database: POST to the processing event, to the completed event, to the
-completed event's delivery row being claimed and answered.
+``python -m bench.diag_e2e [RATE] [SECONDS] [--spy payments,webhooks,web]`` runs phase 3
+(POST -> signed ``payment.completed`` at a receiver) at RATE/s, then prints the CPU each
+stage's processes used per payment while the load ran, and the median and p99 of each
+stage's time from the database: POST to the processing event, to the completed event, to
+the completed event's delivery row being claimed and answered. ``--spy`` records where the
+named groups' processes hold the GIL (py-spy pauses a process to sample it, so the stage
+times of a spied run are longer).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import time
 
-from bench.stack import Stack
+from bench.stack import OUT_DIR, Stack, py_spy
 from bench.webhooks_phases import phase_end_to_end
 
 _STAGES = """
@@ -35,14 +41,73 @@ FROM (SELECT '1 POST -> processing' AS stage,
 WHERE ms IS NOT NULL GROUP BY stage ORDER BY stage"""
 
 
+# Which stage a process belongs to, by its command line (first match wins).
+_GROUPS = (("loadgen", "bench.loadgen"), ("receiver", "bench.receiver"),
+           ("web", "gunicorn"), ("webhooks", "-Q webhooks"), ("beat", " beat"),
+           ("payments", "worker.app worker"), ("postgres", "postgres"),
+           ("redis", "redis-server"))
+
+
+def _processes() -> list[tuple[str, int, float]]:
+    """(group, pid, CPU seconds used so far) of every process of a group."""
+    ticks, found = os.sysconf("SC_CLK_TCK"), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        name = next((n for n, marker in _GROUPS if marker in cmd), None)
+        if name is not None:
+            found.append((name, int(pid), (int(fields[11]) + int(fields[12])) / ticks))
+    return found
+
+
+def _cpu_by_group() -> dict[str, float]:
+    """CPU seconds used so far by each group; the load generator, a child of this process
+    that has exited by the end, is counted from this process's children's times."""
+    totals = dict.fromkeys([name for name, _ in _GROUPS], 0.0)
+    for name, _pid, cpu in _processes():
+        totals[name] += cpu
+    times = os.times()
+    totals["loadgen"] = times.children_user + times.children_system
+    return totals
+
+
+@contextlib.contextmanager
+def _cpu_report(rate: int, seconds: int, spy: tuple[str, ...] = ()):
+    """CPU per payment of each group while the load runs; with ``spy``, py-spy records
+    those groups' Python processes holding the GIL (var/bench/e2e-<group>-<pid>.txt,
+    collapsed stacks)."""
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    recorders = [py_spy(pid, seconds, OUT_DIR / f"e2e-{name}-{pid}.txt", gil=True)
+                 for name, pid, _cpu in _processes() if name in spy]
+    before, t0 = _cpu_by_group(), time.monotonic()
+    yield
+    after, wall = _cpu_by_group(), time.monotonic() - t0
+    for rec in recorders:
+        rec.wait(60)
+    used = {k: after[k] - before[k] for k in before}
+    per_payment = " ".join(f"{k} {v * 1000 / (rate * seconds):.2f}" for k, v in used.items())
+    print(f"CPU ms per payment while loaded: {per_payment}; all "
+          f"{sum(used.values()) * 1000 / (rate * seconds):.2f}; cores busy "
+          f"{sum(used.values()) / wall:.2f} of {os.cpu_count()}")
+
+
 def main() -> int:
-    rate = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+    rate, seconds = (numbers + [50, 20][len(numbers):])[:2]
     stack = Stack()
     try:
-        result = phase_end_to_end(stack, rate=rate, seconds=seconds)
-        print(json.dumps({k: result[k] for k in ("rate_sent", "delivered", "p50_ms",
-                                                 "p99_ms")}))
+        spy = tuple(sys.argv[sys.argv.index("--spy") + 1].split(",")) \
+            if "--spy" in sys.argv else ()
+        result = phase_end_to_end(stack, rate=rate, seconds=seconds,
+                                  during=lambda: _cpu_report(rate, seconds, spy))
+        print(json.dumps({k: result[k] for k in (
+            "rate_sent", "accepted", "delivered", "p50_ms", "p99_ms", "post_p50_ms",
+            "post_p99_ms", "send_lag_p99_ms", "connections")}))
         for stage, p50, p99 in stack.sql(_STAGES):
             print(f"{stage:28} p50 {p50:8} ms  p99 {p99:8} ms")
     finally:

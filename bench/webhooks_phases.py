@@ -2,15 +2,20 @@
 fan-out to slow receivers, with and without an endpoint that never answers)."""
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
 import statistics
-import threading
+import subprocess
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.receiver import ReceiverProcess, signature_ok
 from bench.stack import (
+    ROOT,
     Progress,
     Stack,
     http_json,
@@ -55,7 +60,10 @@ def _start_webhook_workers(stack: Stack) -> list:
 
 
 # -- phase 3 ---------------------------------------------------------------------------------
-def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
+def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 60,
+                     during=contextlib.nullcontext) -> dict:
+    """``during()`` is a context manager entered around the measured load (a diagnostic's
+    CPU accounting)."""
     # Phase 2 leaves its backlog's payments behind; the sweeper would re-queue thousands of
     # them ahead of this phase's payments. Start from empty tables.
     stack.sql("TRUNCATE payments, events, webhook_logs, outbox, sandbox_ledger, "
@@ -67,44 +75,36 @@ def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
     procs = [*stack.payment_workers(), *_start_webhook_workers(stack),
              stack.beat()]
     endpoint = _create_endpoint(stack, web, receiver.url("/e2e"), ["payment.completed"])
-    sent: dict[str, float] = {}
-    errors = []
-    lock = threading.Lock()
 
-    def post(into=sent):
-        t = time.monotonic()
-        status, body = http_json("POST", web.url + "/api/v1/payments", stack.api_key,
-                                 {"amount": 1000, "currency": "INR",
-                                  "payment_method": {"type": "card", "token": "tok_success"}})
-        with lock:
-            if status == 201:
-                into[body["id"]] = t
-            else:
-                errors.append(status)
+    def post(_):
+        status, _body = http_json("POST", web.url + "/api/v1/payments", stack.api_key,
+                                  {"amount": 1000, "currency": "INR",
+                                   "payment_method": {"type": "card", "token": "tok_success"}})
+        return status == 201
 
     # Warm-up, not measured: every process has just started (imports, connection pools, the
     # key and subscription caches); a steady rate is about what comes after.
-    warm: dict[str, float] = {}
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda _: post(warm), range(WARM_UP_PAYMENTS)))
+        warm = sum(pool.map(post, range(WARM_UP_PAYMENTS)))
     warm_deadline, warmed = time.monotonic() + 60, 0
-    while warmed < len(warm) and time.monotonic() < warm_deadline:
+    while warmed < warm and time.monotonic() < warm_deadline:
         warmed += sum(1 for rec in receiver.poll() if rec["path"] == "/e2e")
         time.sleep(0.25)
-    errors.clear()
 
-    total = rate * seconds
-    progress = Progress(f"phase 3: {rate}/s for {seconds} s", total)
-    t0 = time.monotonic()
-    with ThreadPoolExecutor(32) as pool:
-        for i in range(total):
-            delay = t0 + i / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(post)
-            if i % rate == 0:
-                progress.update(i, f"sent {i}")
-    send_span = time.monotonic() - t0
+    # The load: an open-loop generator in a process of its own (bench/loadgen.py), on
+    # kept-alive connections, each payment's latency counted from when it was due.
+    progress = Progress(f"phase 3: {rate}/s for {seconds} s", rate * seconds)
+    out = tempfile.mktemp(prefix="gw-loadgen-", suffix=".json")
+    with during():
+        subprocess.run([sys.executable, "-m", "bench.loadgen", "--url", web.url, "--key",
+                        stack.api_key, "--rate", str(rate), "--seconds", str(seconds),
+                        "--out", out], cwd=ROOT, check=True, timeout=seconds + 120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with open(out) as f:
+        load = json.load(f)
+    os.unlink(out)
+    sent, errors, total = load["sent"], load["errors"], load["offered"]
+    send_span = load["span_s"]
     arrivals: dict[str, float] = {}
     receiver.records.clear()
     bad_signatures = 0
@@ -130,6 +130,8 @@ def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 30) -> dict:
     return {"title": "End to end: POST -> signed payment.completed at the receiver",
             "rate_target": rate, "seconds": seconds,
             "rate_sent": round(total / send_span, 1),
+            "send_lag_p99_ms": load["lag_p99_ms"], "post_p50_ms": load["answer_p50_ms"],
+            "post_p99_ms": load["answer_p99_ms"], "connections": load["connections"],
             "accepted": len(sent), "post_errors": len(errors),
             "delivered": len(latencies), "bad_signatures": bad_signatures,
             "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99),
