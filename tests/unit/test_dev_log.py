@@ -39,6 +39,11 @@ def _celery_lines():
     logging.getLogger("celery.beat").info("Scheduler: Sending due task %s (%s)", "relay",
                                           "gateway.relay_outbox")
     logging.getLogger("celery.worker.strategy").info("Task gateway.process_payment[3] received")
+    trace.info("Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s",
+               {"name": "gateway.process_payment", "id": "3", "runtime": 0.01,
+                "return_value": "completed"})
+    trace.info("Task %(name)s[%(id)s] retry: %(exc)s",
+               {"name": "gateway.process_payment", "id": "4", "exc": "OperationalError"})
 
 
 def test_ticks_are_dropped_at_info_and_real_work_stays(records):
@@ -48,7 +53,18 @@ def test_ticks_are_dropped_at_info_and_real_work_stays(records):
     messages = [r.getMessage() for r in seen]
     assert not any("relay_outbox" in m for m in messages)
     assert any("purge_idempotency_keys" in m for m in messages)
-    assert any("process_payment" in m for m in messages)
+    # A message's outcome stays at INFO; its "received" line (the outcome follows) does not.
+    assert "Task gateway.process_payment[3] succeeded in 0.01s: completed" in messages
+    assert "Task gateway.process_payment[4] retry: OperationalError" in messages
+    assert not any(m.endswith("received") for m in messages)
+
+
+def test_received_lines_show_at_debug(records):
+    seen, root = records
+    root.setLevel(logging.DEBUG)
+    _celery_lines()
+    received = [r for r in seen if r.getMessage().endswith("received")]
+    assert [r.levelname for r in received] == ["DEBUG"]
 
 
 def test_ticks_show_at_debug(records):
