@@ -220,18 +220,20 @@ def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
                                   ) from exc
 
 
-def execute_in(session: Session, statement, params: dict) -> None:
-    """Run a Core statement that returns nothing in ``session``'s transaction. On PostgreSQL
-    on the session's psycopg connection directly (``bound_sql``), without SQLAlchemy's
-    per-statement execution set-up: for the statements a worker runs for every payment."""
+def execute_in(session: Session, statement, params: dict) -> list[tuple]:
+    """Run a Core statement in ``session``'s transaction; its rows as tuples (none for a
+    statement without RETURNING). On PostgreSQL on the session's psycopg connection directly
+    (``bound_sql``), without SQLAlchemy's per-statement execution set-up: for the statements
+    a worker runs for every payment."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        session.execute(statement, params)
-        return
+        result: Any = session.execute(statement, params)
+        return [tuple(row) for row in result.all()] if result.returns_rows else []
     sql, values = bound_sql(conn.dialect, statement, params)
     driver: Any = conn.connection.driver_connection
     with driver.cursor() as cursor:
         _run(conn.engine, cursor, sql, values)
+        return cursor.fetchall() if cursor.description else []
 
 
 def pyformat(sql: str) -> str:
