@@ -1,12 +1,14 @@
 """Diagnostic (not part of ``make bench``): where an end-to-end payment's time goes.
 
-``python -m bench.diag_e2e [RATE] [SECONDS] [--spy payments,webhooks,web]`` runs phase 3
+``python -m bench.diag_e2e [RATE] [SECONDS] [--spy payments,webhooks,web] [--statements]``
+runs phase 3
 (POST -> signed ``payment.completed`` at a receiver) at RATE/s, then prints the CPU each
 stage's processes used per payment while the load ran, and the median and p99 of each
 stage's time from the database: POST to the processing event, to the completed event, to
 the completed event's delivery row being claimed and answered. ``--spy`` records where the
 named groups' processes hold the GIL (py-spy pauses a process to sample it, so the stage
-times of a spied run are longer).
+times of a spied run are longer); ``--statements`` prints PostgreSQL's busiest statements
+(pg_stat_statements) of the loaded time.
 """
 from __future__ import annotations
 
@@ -76,6 +78,24 @@ def _cpu_by_group() -> dict[str, float]:
     return totals
 
 
+_TOP_STATEMENTS = """
+SELECT round(CAST(total_exec_time AS numeric), 0), calls,
+       round(CAST(total_exec_time / calls AS numeric), 3), left(regexp_replace(query, '\\s+',
+       ' ', 'g'), 110)
+FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"""
+
+
+@contextlib.contextmanager
+def _statements_report(stack: Stack):
+    """PostgreSQL's time per statement while the load runs (pg_stat_statements)."""
+    stack.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    stack.sql("SELECT pg_stat_statements_reset()")
+    yield
+    print("PostgreSQL statements while loaded (total ms, calls, ms per call, statement):")
+    for total, calls, each, query in stack.sql(_TOP_STATEMENTS):
+        print(f"  {total:>8} {calls:>7} {each:>7}  {query}")
+
+
 @contextlib.contextmanager
 def _cpu_report(rate: int, seconds: int, spy: tuple[str, ...] = ()):
     """CPU per payment of each group while the load runs; with ``spy``, py-spy records
@@ -99,12 +119,23 @@ def _cpu_report(rate: int, seconds: int, spy: tuple[str, ...] = ()):
 def main() -> int:
     numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
     rate, seconds = (numbers + [50, 20][len(numbers):])[:2]
-    stack = Stack()
+    statements = "--statements" in sys.argv
+    stack = Stack(pg_settings=("shared_preload_libraries = 'pg_stat_statements'",)
+                  if statements else ())
     try:
         spy = tuple(sys.argv[sys.argv.index("--spy") + 1].split(",")) \
             if "--spy" in sys.argv else ()
-        result = phase_end_to_end(stack, rate=rate, seconds=seconds,
-                                  during=lambda: _cpu_report(rate, seconds, spy))
+
+        @contextlib.contextmanager
+        def during():
+            with _cpu_report(rate, seconds, spy):
+                if not statements:
+                    yield
+                    return
+                with _statements_report(stack):
+                    yield
+
+        result = phase_end_to_end(stack, rate=rate, seconds=seconds, during=during)
         print(json.dumps({k: result[k] for k in (
             "rate_sent", "accepted", "delivered", "p50_ms", "p99_ms", "post_p50_ms",
             "post_p99_ms", "send_lag_p99_ms", "connections")}))

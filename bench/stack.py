@@ -105,9 +105,10 @@ class Gunicorn:
 class Stack:
     """PostgreSQL + Redis + migrations + a merchant and operator key; processes on demand."""
 
-    def __init__(self, extra_env: dict | None = None) -> None:
+    def __init__(self, extra_env: dict | None = None, pg_settings: tuple[str, ...] = ()
+                 ) -> None:
         self.children: list = []
-        self.pg = PostgresServer(fast=True).start()
+        self.pg = PostgresServer(fast=True, settings=pg_settings).start()
         self.redis = RedisServer().start()
         from shared.migrate import upgrade
         upgrade(self.pg.url)

@@ -338,7 +338,6 @@ _COUNTED = _COUNTS.subquery("counted")
 _ROOM = and_(_COUNTED.c.endpoint_n < bindparam("endpoint_cap", type_=Integer),
              or_(bindparam("merchant_cap", type_=Integer) <= 0,
                  _COUNTED.c.merchant_n < bindparam("merchant_cap", type_=Integer)))
-_RECOUNT = select(_ROOM.label("room")).select_from(_COUNTED)
 # The endpoint's and then the merchant's advisory lock, taken only when the counts (read
 # before them) leave room: PostgreSQL runs the uncorrelated subquery of a CASE branch only
 # when the branch is taken, so an attempt whose merchant is already at its cap, the bulk of
@@ -371,6 +370,10 @@ _ANSWER = update(_LOGS).where(_LEASE_IS_OURS).values(
 _LEASE = update(_LOGS).where(_MINE).values(claimed_until=bindparam("lease"),
                                            next_retry_at=bindparam("lease"),
                                            updated_at=bindparam("now"))
+# PostgreSQL, under the advisory locks: the lease, taken only if the counts (the statement's
+# own snapshot) still leave room. The counts' ``webhook_logs`` is the subquery's own FROM.
+_LEASE_IF_ROOM = _LEASE.where(
+    select(_ROOM).select_from(_COUNTED).scalar_subquery()).returning(_LOGS.c.id)
 
 _ANSWERED_OK = update(_LOGS).where(_LEASE_IS_OURS).values(
     status=DeliveryStatus.SUCCEEDED, response_status=bindparam("v_response_status"),
@@ -450,17 +453,21 @@ def _claim_locked(conn, config, log_id: str, row, now: datetime):
     found = conn.execute(_WHAT_TO_SEND[conn.dialect.name], {
         **caps, "event": row.event_id, "es": ENDPOINT_LOCK_SPACE,
         "ms": MERCHANT_LOCK_SPACE}).one()
+    lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     room = found.room
     if postgres and room:
-        # Under the locks: a fresh snapshot counts every claim committed before ours.
-        room = conn.execute(_RECOUNT, caps).scalar()
+        # Under the locks, one statement counts again (its fresh snapshot sees every claim
+        # committed before ours) and takes the lease if there is still room: one round trip
+        # fewer while the endpoint's and the merchant's locks are held.
+        room = conn.execute(_LEASE_IF_ROOM, {**caps, "log_id": log_id,
+                                             "lease": lease}).first() is not None
+    elif room:
+        conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
     if not room:
         wait = busy_wait_s((now - row.created_at).total_seconds(), config.webhook_timeout_s)
         conn.execute(_BUSY, {"log_id": log_id, "now": now,
                              "retry_at": now + timedelta(seconds=wait)})
         return "busy"
-    lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
-    conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
     return lease, found
 
 

@@ -45,7 +45,8 @@ def _pg_bindir() -> str:
 
 
 class PostgresServer:
-    def __init__(self, fast: bool = True) -> None:
+    def __init__(self, fast: bool = True, settings: tuple[str, ...] = ()) -> None:
+        self.settings = settings  # more postgresql.conf lines (a diagnostic's extensions)
         self.bindir = _pg_bindir()
         self.port = free_port()
         self.root = tempfile.mkdtemp(prefix="gw-pg-")
@@ -77,6 +78,7 @@ class PostgresServer:
                     "shared_buffers = 256MB"]
             if self.fast:
                 opts += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
+            opts += list(self.settings)
             with open(os.path.join(self.datadir, "postgresql.conf"), "a") as conf:
                 conf.write("\n".join(opts) + "\n")
             self._pg_ctl("start")
