@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.rows import namedtuple_row, tuple_row
+from psycopg.rows import dict_row, namedtuple_row, tuple_row
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -220,18 +220,22 @@ def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
                                   ) from exc
 
 
-def execute_in(session: Session, statement, params: dict) -> list[tuple]:
-    """Run a Core statement in ``session``'s transaction; its rows as tuples (none for a
-    statement without RETURNING). On PostgreSQL on the session's psycopg connection directly
-    (``bound_sql``), without SQLAlchemy's per-statement execution set-up: for the statements
-    a worker runs for every payment."""
+def execute_in(session: Session, statement, params: dict, *, mappings: bool = False
+               ) -> list:
+    """Run a Core statement in ``session``'s transaction; its rows as tuples, or as dicts by
+    column name with ``mappings`` (none for a statement without RETURNING). On PostgreSQL on
+    the session's psycopg connection directly (``bound_sql``), without SQLAlchemy's
+    per-statement execution set-up: for the statements a worker runs for every payment."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         result: Any = session.execute(statement, params)
-        return [tuple(row) for row in result.all()] if result.returns_rows else []
+        if not result.returns_rows:
+            return []
+        return [dict(row) for row in result.mappings()] if mappings \
+            else [tuple(row) for row in result.all()]
     sql, values = bound_sql(conn.dialect, statement, params)
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cursor:
+    with driver.cursor(row_factory=dict_row if mappings else tuple_row) as cursor:
         _run(conn.engine, cursor, sql, values)
         return cursor.fetchall() if cursor.description else []
 

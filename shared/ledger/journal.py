@@ -19,7 +19,7 @@ from functools import lru_cache
 from sqlalchemy import TextClause, case, select, text, update
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import execute_in, utcnow
 from shared.ledger import accounts as chart
 from shared.ledger.models import DailyTotal, JournalEntry, JournalLine, LedgerAccount
 
@@ -205,14 +205,17 @@ class Posting:
         slot = self._totals_slot(entries[0].source_id) if self.defer_balances and entries else 0
         statement, params = self._posting_statement(entries, len(keys), ids, books,
                                                     self.defer_balances, slot)
-        rows = self.session.execute(statement, params).all()
+        # What the session holds unwritten goes first (as SQLAlchemy's autoflush would), then
+        # the statement on its psycopg connection (``execute_in``: no per-statement set-up).
+        self.session.flush()
+        rows = execute_in(self.session, statement, params)
         if ids is None and rows[0][0] < len(keys):
             # The book's first posting: nothing was written (the statement checks that every
             # account is there); create the accounts and post by their ids.
             ids = self.account_ids(books)
             statement, params = self._posting_statement(entries, len(keys), ids, books,
                                                         self.defer_balances, slot)
-            rows = self.session.execute(statement, params).all()
+            rows = execute_in(self.session, statement, params)
         written = {(source_id, kind) for _, source_id, kind in rows if source_id is not None}
         for account in (locked or {}).values():
             self.session.expire(account, ["balance"])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Select, String, Table, any_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from shared.db import execute_in
@@ -22,17 +23,29 @@ _TABLE = cast(Table, Payment.__table__)
 _ATTRIBUTES = {column.name: Payment.__mapper__.get_property_by_column(column).key
                for column in _TABLE.c}
 _COLUMNS = {attribute: column for column, attribute in _ATTRIBUTES.items()}
-# Rows are locked in id order, so two transactions locking overlapping sets never deadlock
-# on them.
-_IDS = _TABLE.c.id.in_(bindparam("payment_ids", expanding=True))
-_LOCK = select(_TABLE).where(_IDS).order_by(_TABLE.c.id).with_for_update()
 _NOTIFY = cast(Table, NotificationSettings.__table__)
-# The settle's lock also reads whether the merchant sends receipts (the completed event's
-# notification trigger would ask in a statement of its own): NULL when it has no settings.
-_LOCK_WITH_RECEIPTS = select(_TABLE, select(or_(
-    _NOTIFY.c.customer_email_receipts, _NOTIFY.c.customer_sms_receipts)).where(
-    _NOTIFY.c.merchant_id == _TABLE.c.merchant_id).scalar_subquery().label("receipts_on")
-).where(_IDS).order_by(_TABLE.c.id).with_for_update(of=_TABLE)
+
+
+def _lock_statements(ids) -> tuple[Select, Select]:
+    """The lock of the rows whose id is in ``ids``, and the settle's lock, which also reads
+    whether the merchant sends receipts (the completed event's notification trigger would ask
+    in a statement of its own): NULL when it has no settings. Rows are locked in id order, so
+    two transactions locking overlapping sets never deadlock on them."""
+    receipts = select(or_(_NOTIFY.c.customer_email_receipts,
+                          _NOTIFY.c.customer_sms_receipts)).where(
+        _NOTIFY.c.merchant_id == _TABLE.c.merchant_id).scalar_subquery().label("receipts_on")
+    return (select(_TABLE).where(ids).order_by(_TABLE.c.id).with_for_update(),
+            select(_TABLE, receipts).where(ids).order_by(_TABLE.c.id)
+            .with_for_update(of=_TABLE))
+
+
+# PostgreSQL: the ids as one array parameter (= ANY), so the statement has one text whatever
+# their number and runs on the session's psycopg connection (``execute_in``); SQLite: IN.
+_LOCKS = {
+    "postgresql": _lock_statements(
+        _TABLE.c.id == any_(bindparam("payment_ids", type_=postgresql.ARRAY(String)))),
+    "sqlite": _lock_statements(_TABLE.c.id.in_(bindparam("payment_ids", expanding=True))),
+}
 # The SET clause is made of the columns passed at execution (compiled once per set of columns).
 _SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("locked_payment_id"))
 
@@ -60,9 +73,10 @@ class LockedPayment:
     def lock_many(cls, session: Session, payment_ids: list[str], *,
                   with_receipts: bool = False) -> dict[str, LockedPayment]:
         """``{id: row}`` of the rows that exist, locked in id order by one statement."""
-        statement = _LOCK_WITH_RECEIPTS if with_receipts else _LOCK
+        statement = _LOCKS[session.get_bind().dialect.name][1 if with_receipts else 0]
         locked = {}
-        for row in session.execute(statement, {"payment_ids": list(payment_ids)}).mappings():
+        for row in execute_in(session, statement, {"payment_ids": list(payment_ids)},
+                              mappings=True):
             values = {_ATTRIBUTES[name]: row[name] for name in _ATTRIBUTES}
             if with_receipts:
                 values["receipts_on"] = bool(row["receipts_on"])
