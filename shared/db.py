@@ -220,24 +220,39 @@ def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
                                   ) from exc
 
 
-def execute_in(session: Session, statement, params: dict, *, mappings: bool = False
-               ) -> list:
-    """Run a Core statement in ``session``'s transaction; its rows as tuples, or as dicts by
-    column name with ``mappings`` (none for a statement without RETURNING). On PostgreSQL on
-    the session's psycopg connection directly (``bound_sql``), without SQLAlchemy's
-    per-statement execution set-up: for the statements a worker runs for every payment."""
+def execute_in(session: Session, statement, params: dict, *, mappings: bool = False,
+               named: bool = False) -> list:
+    """Run a Core statement in ``session``'s transaction (``execute_on`` its connection); on
+    SQLite through the session, so what it holds unwritten is flushed first."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        result: Any = session.execute(statement, params)
-        if not result.returns_rows:
-            return []
-        return [dict(row) for row in result.mappings()] if mappings \
-            else [tuple(row) for row in result.all()]
+        return _rows(session.execute(statement, params), mappings, named)
+    return execute_on(conn, statement, params, mappings=mappings, named=named)
+
+
+def execute_on(conn: Connection, statement, params: dict, *, mappings: bool = False,
+               named: bool = False) -> list:
+    """Run a Core statement on ``conn`` (in its transaction, if it has one); its rows as
+    tuples, as dicts by column name (``mappings``) or with attribute access (``named``); none
+    for a statement without RETURNING. On PostgreSQL on the psycopg connection directly
+    (``bound_sql``), without SQLAlchemy's per-statement execution set-up: for the statements
+    run for every payment and every delivery."""
+    if conn.dialect.name != "postgresql":
+        return _rows(conn.execute(statement, params), mappings, named)
     sql, values = bound_sql(conn.dialect, statement, params)
     driver: Any = conn.connection.driver_connection
-    with driver.cursor(row_factory=dict_row if mappings else tuple_row) as cursor:
+    factory = dict_row if mappings else namedtuple_row if named else tuple_row
+    with driver.cursor(row_factory=factory) as cursor:
         _run(conn.engine, cursor, sql, values)
         return cursor.fetchall() if cursor.description else []
+
+
+def _rows(result: Any, mappings: bool, named: bool) -> list:
+    if not result.returns_rows:
+        return []
+    if mappings:
+        return [dict(row) for row in result.mappings()]
+    return list(result.all()) if named else [tuple(row) for row in result.all()]
 
 
 def pyformat(sql: str) -> str:

@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from shared import jobs, outbox
-from shared.db import execute_in, utcnow
+from shared.db import execute_in, execute_on, utcnow
 from shared.errors import Conflict
 from shared.ids import new_id, new_ids
 from shared.notifications import triggers as notification_triggers
@@ -423,9 +423,10 @@ def _claim(db, config, log_id: str) -> Claim | str:
     anyway."""
     now = utcnow()
     with db.engine.begin() as conn:
-        row = conn.execute(_LOCK_ATTEMPT, {"log_id": log_id, "now": now}).first()
-        if row is None:
+        rows = execute_on(conn, _LOCK_ATTEMPT, {"log_id": log_id, "now": now}, named=True)
+        if not rows:
             return "skipped"
+        row = rows[0]
         claimed = _claim_locked(conn, config, log_id, row, now) \
             if row.endpoint_status == EndpointStatus.ENABLED else None
     if claimed is None:
@@ -450,23 +451,23 @@ def _claim_locked(conn, config, log_id: str, row, now: datetime):
             "endpoint_cap": config.webhook_max_in_flight_per_endpoint,
             "merchant_cap": config.webhook_max_in_flight_per_merchant}
     postgres = conn.dialect.name == "postgresql"
-    found = conn.execute(_WHAT_TO_SEND[conn.dialect.name], {
+    found, = execute_on(conn, _WHAT_TO_SEND[conn.dialect.name], {
         **caps, "event": row.event_id, "es": ENDPOINT_LOCK_SPACE,
-        "ms": MERCHANT_LOCK_SPACE}).one()
+        "ms": MERCHANT_LOCK_SPACE}, named=True)
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
     room = found.room
     if postgres and room:
         # Under the locks, one statement counts again (its fresh snapshot sees every claim
         # committed before ours) and takes the lease if there is still room: one round trip
         # fewer while the endpoint's and the merchant's locks are held.
-        room = conn.execute(_LEASE_IF_ROOM, {**caps, "log_id": log_id,
-                                             "lease": lease}).first() is not None
+        room = bool(execute_on(conn, _LEASE_IF_ROOM, {**caps, "log_id": log_id,
+                                                      "lease": lease}))
     elif room:
-        conn.execute(_LEASE, {"log_id": log_id, "now": now, "lease": lease})
+        execute_on(conn, _LEASE, {"log_id": log_id, "now": now, "lease": lease})
     if not room:
         wait = busy_wait_s((now - row.created_at).total_seconds(), config.webhook_timeout_s)
-        conn.execute(_BUSY, {"log_id": log_id, "now": now,
-                             "retry_at": now + timedelta(seconds=wait)})
+        execute_on(conn, _BUSY, {"log_id": log_id, "now": now,
+                                 "retry_at": now + timedelta(seconds=wait)})
         return "busy"
     return lease, found
 
@@ -519,12 +520,11 @@ def _record_and_take_next(db, config, claim: Claim, result: http_sender.SendResu
     due now instead (``_LEASED``). PostgreSQL only (data-modifying CTE)."""
     now = utcnow()
     lease = now + timedelta(seconds=config.webhook_timeout_s + LEASE_MARGIN_S)
-    with db.autocommit_connection() as conn:  # one statement, atomic on its own
-        row = conn.execute(_SUCCEED_AND_TAKE_NEXT, {
-            "log_id": claim.log_id, "lease": claim.lease, "now": now, "next_lease": lease,
-            "take": take,
-            "v_response_status": result.status, "v_response_ms": result.duration_ms,
-            "v_response_body": result.body}).one()
+    row, = db.autocommit_execute(_SUCCEED_AND_TAKE_NEXT, {  # one statement, atomic on its own
+        "log_id": claim.log_id, "lease": claim.lease, "now": now, "next_lease": lease,
+        "take": take,
+        "v_response_status": result.status, "v_response_ms": result.duration_ms,
+        "v_response_body": result.body})
     if not row.answered:
         return _lease_lost(claim), None
     if row.next_id is None or not take:
