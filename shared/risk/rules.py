@@ -18,6 +18,7 @@ from typing import cast
 from sqlalchemy import JSON, Table, and_, bindparam, literal, null, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
+from shared.db import execute_in
 from shared.risk import velocity
 from shared.risk.models import BLOCKLIST_TYPES, BlocklistEntry, RiskSettings
 from shared.risk.signals import payment_signals
@@ -85,8 +86,7 @@ _MERCHANT_RULES = select(literal("").label("kind"), _SETTINGS.c.amount_limits).w
 def _merchant_rules(session: Session, merchant_id: str,
                     signals: dict[str, str]) -> tuple[list[str], dict | None]:
     """(the blocklisted kinds of the payment's signals, sorted; the merchant's amount limits)."""
-    rows = session.execute(_MERCHANT_RULES, {
-        "merchant_id": merchant_id, **{kind: signals.get(kind) for kind in BLOCKLIST_TYPES}
-    }).all()
+    rows = execute_in(session, _MERCHANT_RULES, {
+        "merchant_id": merchant_id, **{kind: signals.get(kind) for kind in BLOCKLIST_TYPES}})
     limits = next((value for kind, value in rows if kind == ""), None)
     return sorted({kind for kind, _ in rows if kind}), limits
