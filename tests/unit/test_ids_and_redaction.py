@@ -41,3 +41,16 @@ def test_a_batch_of_ids_is_distinct_and_sorts_in_the_order_made():
     after = new_id("webhook_log")
     assert len(set(batch)) == 16 and all(i.startswith("whl_") for i in batch)
     assert [before, *batch, after] == sorted([before, *batch, after])
+
+
+def test_a_batch_is_the_consecutive_ulids_whatever_the_low_bits(monkeypatch):
+    """``ulids`` encodes a batch's shared head once when the low 10 bits do not carry; the ids
+    are the same as encoding each consecutive value whole, carry or not."""
+    from shared import ids
+    for low in (0, 1000, 1008, 1009, 1023):
+        rand = (0x1234_5678_9ABC_DEF0_12 << 10) | low
+        monkeypatch.setattr(ids.os, "urandom", lambda n, r=rand: (r << 1).to_bytes(n, "big"))
+        batch = ids.ulids(16, now_ms=1_700_000_000_000)
+        stamp = ids._encode(1_700_000_000_000, 10)
+        assert batch == [stamp + ids._encode(rand + i, 16) for i in range(16)]
+        assert batch == sorted(batch) and len(set(batch)) == 16
