@@ -11,13 +11,14 @@ posting and the commit only.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.orm import Session
 
-from shared.db import at_commit, at_commit_collect, per_dialect, utcnow
+from shared.db import at_commit, at_commit_collect, execute_in, per_dialect, utcnow
 from shared.ids import new_id
 from shared.ledger import accounts as chart
 from shared.ledger import fees, settings
@@ -36,11 +37,30 @@ def _insert_txn_statement(insert):
 _INSERT_TXN = per_dialect(_insert_txn_statement)
 
 
+# PostgreSQL: the rows travel as one JSON parameter, so one SQL text (prepared by psycopg)
+# serves any number of them, run on the session's psycopg connection (``execute_in``).
+_TXN_COLUMNS = ("id", "merchant_id", "livemode", "type", "amount", "fee", "net", "currency",
+                "source_id", "status", "available_on", "created_at")
+_INSERT_TXNS_PG = text(f"""
+INSERT INTO balance_transactions ({", ".join(_TXN_COLUMNS)})
+SELECT {", ".join(_TXN_COLUMNS)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(
+  id varchar, merchant_id varchar, livemode boolean, type varchar, amount bigint, fee bigint,
+  net bigint, currency varchar, source_id varchar, status varchar,
+  available_on timestamptz, created_at timestamptz)
+ON CONFLICT (source_id, type) DO NOTHING
+RETURNING id""")
+
+
 def _insert_txns(session: Session, rows: list[dict]) -> list[str]:
     """Insert balance transactions, skipping any whose (source, type) exists; the ids
-    inserted. One statement for all of them (SQLAlchemy's insertmanyvalues)."""
-    statement = _INSERT_TXN[session.get_bind().dialect.name]
-    return list(session.execute(statement, rows).scalars().all())
+    inserted. One statement for all of them."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return list(session.execute(_INSERT_TXN[dialect], rows).scalars().all())
+    session.flush()  # what the session holds unwritten first, as autoflush would
+    payload = json.dumps([{column: row[column].isoformat() if isinstance(row[column], datetime)
+                           else row[column] for column in _TXN_COLUMNS} for row in rows])
+    return [row[0] for row in execute_in(session, _INSERT_TXNS_PG, {"rows": payload})]
 
 
 def _insert_txn(session: Session, **values) -> bool:
