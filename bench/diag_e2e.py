@@ -18,6 +18,7 @@ import os
 import sys
 import time
 
+from bench.diag_api import cpu_seconds
 from bench.stack import OUT_DIR, Stack, py_spy
 from bench.webhooks_phases import phase_end_to_end
 
@@ -52,18 +53,16 @@ _GROUPS = (("loadgen", "bench.loadgen"), ("receiver", "bench.receiver"),
 
 def _processes() -> list[tuple[str, int, float]]:
     """(group, pid, CPU seconds used so far) of every process of a group."""
-    ticks, found = os.sysconf("SC_CLK_TCK"), []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+    found = []
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
         except OSError:
             continue
         name = next((n for n, marker in _GROUPS if marker in cmd), None)
         if name is not None:
-            found.append((name, int(pid), (int(fields[11]) + int(fields[12])) / ticks))
+            found.append((name, pid, cpu_seconds([pid])))
     return found
 
 
@@ -128,12 +127,9 @@ def main() -> int:
 
         @contextlib.contextmanager
         def during():
-            with _cpu_report(rate, seconds, spy):
-                if not statements:
-                    yield
-                    return
-                with _statements_report(stack):
-                    yield
+            with _cpu_report(rate, seconds, spy), \
+                    (_statements_report(stack) if statements else contextlib.nullcontext()):
+                yield
 
         result = phase_end_to_end(stack, rate=rate, seconds=seconds, during=during)
         print(json.dumps({k: result[k] for k in (

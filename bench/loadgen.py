@@ -114,14 +114,17 @@ async def run(url: str, key: str, rate: float, seconds: float, path: str) -> dic
     for conn in idle:
         conn.close()
     return {"sent": sent, "errors": errors, "offered": total, "span_s": round(span, 3),
-            "lag_p50_ms": _pct(lags, 0.5), "lag_p99_ms": _pct(lags, 0.99),
-            "answer_p50_ms": _pct(answers, 0.5), "answer_p99_ms": _pct(answers, 0.99),
+            "lag_p50_ms": pct_ms(lags, 0.5), "lag_p99_ms": pct_ms(lags, 0.99),
+            "answer_p50_ms": pct_ms(answers, 0.5), "answer_p99_ms": pct_ms(answers, 0.99),
             "connections": len(idle)}
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def pct_ms(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` (seconds) in milliseconds; None when there are none."""
+    if not values:
+        return None
     values = sorted(values)
-    return round(values[int(q * (len(values) - 1))] * 1000, 1) if values else None
+    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
 
 
 def main() -> None:

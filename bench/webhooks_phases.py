@@ -13,6 +13,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from bench.loadgen import pct_ms
 from bench.receiver import ReceiverProcess, signature_ok
 from bench.stack import (
     ROOT,
@@ -33,11 +34,6 @@ def missing() -> str | None:
     return None
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
 
 
 def _create_endpoint(stack: Stack, web, url: str, events: list[str],
@@ -134,8 +130,8 @@ def phase_end_to_end(stack: Stack, rate: int = 100, seconds: int = 60,
             "post_p99_ms": load["answer_p99_ms"], "connections": load["connections"],
             "accepted": len(sent), "post_errors": len(errors),
             "delivered": len(latencies), "bad_signatures": bad_signatures,
-            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99),
-            "max_ms": _pct(latencies, 1.0),
+            "p50_ms": pct_ms(latencies, 0.50), "p99_ms": pct_ms(latencies, 0.99),
+            "max_ms": pct_ms(latencies, 1.0),
             "mean_ms": round(statistics.mean(latencies) * 1000, 1) if latencies else None}
 
 
@@ -291,7 +287,7 @@ def _isolation_run(stack: Stack, web, merchant_cap: int, seconds: float = 20) ->
     slowest = sorted(((arrivals[e] - sent[e], sent[e] - started) for e in sent if e in arrivals),
                      reverse=True)[:5]
     return {"merchant_cap": merchant_cap, "sent": len(sent), "delivered": len(latencies),
-            "p50_ms": _pct(latencies, 0.50), "p99_ms": _pct(latencies, 0.99),
+            "p50_ms": pct_ms(latencies, 0.50), "p99_ms": pct_ms(latencies, 0.99),
             # (latency ms, sent at s into the run): when the slow deliveries were offered
             "slowest": [[round(lat * 1000), round(at, 1)] for lat, at in slowest]}
 

@@ -222,11 +222,13 @@ def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
 
 def execute_in(session: Session, statement, params: dict, *, mappings: bool = False,
                named: bool = False) -> list:
-    """Run a Core statement in ``session``'s transaction (``execute_on`` its connection); on
-    SQLite through the session, so what it holds unwritten is flushed first."""
+    """Run a Core statement in ``session``'s transaction (``execute_on`` its connection).
+    What the session holds unwritten is flushed first, as ``session.execute`` would."""
     conn = session.connection()
     if conn.dialect.name != "postgresql":
         return _rows(session.execute(statement, params), mappings, named)
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending
     return execute_on(conn, statement, params, mappings=mappings, named=named)
 
 

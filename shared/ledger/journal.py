@@ -205,9 +205,7 @@ class Posting:
         slot = self._totals_slot(entries[0].source_id) if self.defer_balances and entries else 0
         statement, params = self._posting_statement(entries, len(keys), ids, books,
                                                     self.defer_balances, slot)
-        # What the session holds unwritten goes first (as SQLAlchemy's autoflush would), then
-        # the statement on its psycopg connection (``execute_in``: no per-statement set-up).
-        self.session.flush()
+        # On the session's psycopg connection (``execute_in``: no per-statement set-up).
         rows = execute_in(self.session, statement, params)
         if ids is None and rows[0][0] < len(keys):
             # The book's first posting: nothing was written (the statement checks that every

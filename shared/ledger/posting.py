@@ -57,7 +57,6 @@ def _insert_txns(session: Session, rows: list[dict]) -> list[str]:
     dialect = session.get_bind().dialect.name
     if dialect != "postgresql":
         return list(session.execute(_INSERT_TXN[dialect], rows).scalars().all())
-    session.flush()  # what the session holds unwritten first, as autoflush would
     payload = json.dumps([{column: row[column].isoformat() if isinstance(row[column], datetime)
                            else row[column] for column in _TXN_COLUMNS} for row in rows])
     return [row[0] for row in execute_in(session, _INSERT_TXNS_PG, {"rows": payload})]
