@@ -97,8 +97,7 @@ class OutboxRelay:
         if self.publish is None:
             return
         if not self.background:
-            self._publish_and_mark([OutboxMessage(id=i, task=t, args=a, queue=q)
-                                    for i, t, a, q in rows])
+            self._publish_and_mark(rows)
             return
         pending = self._queue
         if pending is None or self._thread_pid != os.getpid():
@@ -126,8 +125,7 @@ class OutboxRelay:
                     break
             if batch and time.monotonic() >= self._paused_until:
                 try:
-                    published = self._publish_all([OutboxMessage(id=i, task=t, args=a, queue=q)
-                                                   for i, t, a, q in batch])
+                    published = self._publish_all(batch)
                 except Exception:
                     log.exception("outbox relay thread")
                     published = []
@@ -139,8 +137,8 @@ class OutboxRelay:
                 self._mark_published(unmarked)
                 unmarked = []
 
-    def _publish_and_mark(self, messages: list[OutboxMessage]) -> None:
-        published = self._publish_all(messages)
+    def _publish_and_mark(self, rows: list[tuple]) -> None:
+        published = self._publish_all(rows)
         if published:
             self._mark_published(published)
 
@@ -152,30 +150,30 @@ class OutboxRelay:
             # The jobs are on the broker; at worst the periodic relay publishes them again.
             log.warning("outbox: could not mark %d rows published", len(ids), exc_info=True)
 
-    def _publish_all(self, messages: Iterable[OutboxMessage]) -> list[int]:
+    def _publish_all(self, rows: list[tuple]) -> list[int]:
+        """Publish committed rows, ``(id, task, args, queue)`` tuples; the ids published."""
         published: list[int] = []
         publish = self.publish
         if publish is None:
             return published
         if self.publish_many is not None:
-            batch = list(messages)
             try:
-                self.publish_many([(m.task, m.args, m.queue) for m in batch])
+                self.publish_many([(task, args, queue) for _, task, args, queue in rows])
             except Exception as exc:  # broker down: the periodic relay will publish them
-                log.warning("outbox: publish of %d messages deferred: %s", len(batch),
+                log.warning("outbox: publish of %d messages deferred: %s", len(rows),
                             type(exc).__name__)
                 self._paused_until = time.monotonic() + self.pause_s
                 return published
-            return [m.id for m in batch]
-        for message in messages:
+            return [row[0] for row in rows]
+        for row_id, task, args, queue_name in rows:
             try:
-                publish(message.task, message.args, message.queue)
+                publish(task, args, queue_name)
             except Exception as exc:  # broker down: the periodic relay will publish it
-                log.warning("outbox: publish of %s #%s deferred: %s", message.task, message.id,
+                log.warning("outbox: publish of %s #%s deferred: %s", task, row_id,
                             type(exc).__name__)
                 self._paused_until = time.monotonic() + self.pause_s
                 break
-            published.append(message.id)
+            published.append(row_id)
         return published
 
     def relay_pending(self, older_than_s: int = 5, batch: int = 500) -> int:

@@ -72,7 +72,7 @@ l AS (
   -- (MAX_ENDPOINTS_PER_MERCHANT), each taking one of the ids passed in.
   INSERT INTO webhook_logs (id, merchant_id, event_id, endpoint_id, attempt, status,
                             next_retry_at, created_at, updated_at)
-  SELECT (CAST(:log_ids AS text[]))[w.n], :merchant_id, e.id, w.id, 1, 'pending',
+  SELECT split_part(:log_ids, ',', CAST(w.n AS int)), :merchant_id, e.id, w.id, 1, 'pending',
          :republish_at, :now, :now
   FROM e, (SELECT id, row_number() OVER (ORDER BY id) AS n FROM webhook_endpoints
            WHERE merchant_id = :merchant_id AND livemode = :livemode AND status = 'enabled'
@@ -162,7 +162,8 @@ def insert_payment(db, config: Config, merchant_id: str, data: dict,
         "process_task": PROCESS_TASK, "process_args": json.dumps([payment_id]),
         "process_queue": PROCESS_QUEUE, "deliver_task": jobs.DELIVER_WEBHOOK.name,
         "webhooks_queue": jobs.DELIVER_WEBHOOK.queue,
-        "log_ids": new_ids("webhook_log", MAX_ENDPOINTS_PER_MERCHANT),
+        # One text, not an array: psycopg adapts a list element by element (~3 % of a POST).
+        "log_ids": ",".join(new_ids("webhook_log", MAX_ENDPOINTS_PER_MERCHANT)),
         "republish_at": now + timedelta(seconds=delivery.REPUBLISH_AFTER_S),
         "livemode": livemode, "audited": audit is not None,
     }

@@ -6,6 +6,15 @@
 may send 200 requests in a burst and 100 a second on average, and the window is shared by
 every API process because it lives in Redis.
 
+A busy credential does not cost one Redis round trip per request: each API process takes a
+*lease* of a few requests at once (one Redis call counting them all in the shared window) and
+spends it locally. A lease is at most 1/50 of the limit and 16 requests (so the default 200 per
+2 s leases 4, and a limit under 100 leases 1: exact, one call per request), it lapses after
+1/20 of the window, and near the limit (a lease refused) the process asks for single requests
+again. The window in Redis never counts fewer requests than were let through; at worst a
+process holds a few counted requests unspent when its lease lapses, so a client sending at
+its limit through several processes may be refused a few requests early.
+
 The limiter fails open: if Redis cannot answer, the request goes through, the failure is
 logged (at most once per pause) and counted in ``gateway_rate_limit_fail_open_total``. After a
 failure it stops asking Redis for ``pause_s`` so an outage does not add a connect timeout to
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +44,10 @@ RATE_LIMIT_FAIL_OPEN = Counter("gateway_rate_limit_fail_open_total",
                                "Requests let through because the limiter's Redis failed")
 
 _OFF = ("", "off", "none", "0")
+LEASE_SHARE = 50        # a lease is at most this fraction of the limit (1/50) ...
+LEASE_MAX = 16          # ... and at most this many requests
+LEASE_LIFE_SHARE = 20   # a lease lapses after 1/20 of the window
+_MAX_LEASES = 4096      # identities with a live lease kept per process (per-IP limits)
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,12 @@ class RateLimiter:
         self.pause_s = pause_s
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        # (scope, identity) -> [requests left, lapses at (monotonic), single requests only]
+        self._leases: dict[tuple[str, str], list] = {}
+        self._leases_pid = os.getpid()
+        self.lease_size = 1 if item is None else max(1, min(LEASE_MAX,
+                                                             item.amount // LEASE_SHARE))
+        self._lease_life_s = 0.0 if item is None else item.get_expiry() / LEASE_LIFE_SHARE
         if item is None:
             self._strategy = None
             return
@@ -98,7 +118,7 @@ class RateLimiter:
             RATE_LIMIT_FAIL_OPEN.inc()
             return Decision(True, item.amount, enforced=False)
         try:
-            if strategy.hit(item, scope, identity):
+            if self._take(strategy, item, scope, identity):
                 RATE_LIMIT_DECISIONS.labels(scope, "allow").inc()
                 return Decision(True, item.amount)
             stats = strategy.get_window_stats(item, scope, identity)
@@ -108,6 +128,37 @@ class RateLimiter:
         RATE_LIMIT_DECISIONS.labels(scope, "limit").inc()
         reset_after = max(1, math.ceil(stats.reset_time - time.time()))
         return Decision(False, item.amount, max(0, stats.remaining), reset_after)
+
+    def _take(self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem,
+              scope: str, identity: str) -> bool:
+        """One request from this process's lease, or from the window in Redis."""
+        if self.lease_size == 1:
+            return strategy.hit(item, scope, identity)
+        key, now = (scope, identity), time.monotonic()
+        with self._lock:
+            if self._leases_pid != os.getpid():   # a forked child: the parent's are not ours
+                self._leases, self._leases_pid = {}, os.getpid()
+            lease = self._leases.get(key)
+            single = False
+            if lease is not None and lease[1] > now:
+                if lease[0] > 0:
+                    lease[0] -= 1
+                    return True
+                single = lease[2]
+        if single:
+            return strategy.hit(item, scope, identity)
+        if strategy.hit(item, scope, identity, cost=self.lease_size):
+            self._keep(key, self.lease_size - 1, now, single=False)
+            return True
+        # Near the limit: single requests until this lapses, as exact as without leases.
+        self._keep(key, 0, now, single=True)
+        return strategy.hit(item, scope, identity)
+
+    def _keep(self, key: tuple[str, str], left: int, now: float, *, single: bool) -> None:
+        with self._lock:
+            if len(self._leases) >= _MAX_LEASES:
+                self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+            self._leases[key] = [left, now + self._lease_life_s, single]
 
     def _fail_open(self, exc: Exception) -> None:
         RATE_LIMIT_FAIL_OPEN.inc()

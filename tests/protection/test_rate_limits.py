@@ -5,7 +5,7 @@ import socket
 
 from prometheus_client import REGISTRY
 
-from shared.ratelimit.limiter import limit_item
+from shared.ratelimit.limiter import RateLimiter, limit_item
 
 
 def _fail_open_count() -> float:
@@ -16,6 +16,28 @@ def test_default_is_100_a_second_with_a_burst_of_200():
     item = limit_item("100/second", 200)
     assert (item.amount, item.get_expiry()) == (200, 2)
     assert limit_item("off", 200) is None
+    # A process leases 1/50 of the limit at a time: 4 requests of the default 200.
+    assert RateLimiter(item, "memory://").lease_size == 4
+    assert RateLimiter(limit_item("5/minute", 5), "memory://").lease_size == 1
+
+
+def test_leases_save_round_trips_and_never_let_more_through_than_the_limit(redis_server,
+                                                                           flush_redis):
+    # 6,000 per 6,000 s: one window for the whole test. Two limiters are two API processes.
+    item = limit_item("1/second", 6000)
+    one, two = RateLimiter(item, redis_server.url), RateLimiter(item, redis_server.url)
+    assert one.lease_size == 16
+    flush_redis.config_resetstat()
+    first = [limiter.hit("credential", "key_busy") for _ in range(2500) for limiter in (one, two)]
+    assert all(d.allowed for d in first)
+    # One Redis call per lease of 16, not one per request.
+    assert flush_redis.info("commandstats")["cmdstat_evalsha"]["calls"] <= 5000 / 16 + 2
+    rest = [limiter.hit("credential", "key_busy") for _ in range(1500) for limiter in (one, two)]
+    # Near the limit the processes ask for single requests: every counted request is let
+    # through, and none beyond the window.
+    assert len(first) + sum(d.allowed for d in rest) == 6000
+    assert not any(d.allowed for d in rest[-100:])
+    assert rest[-1].remaining == 0
 
 
 def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchant,
