@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, bindparam, select, text, update
+from sqlalchemy import BigInteger, Index, String, any_, bindparam, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
@@ -56,9 +57,16 @@ def enqueue(session: Session, job: Job, args: list) -> OutboxMessage:
     return message
 
 
-_MARK_PUBLISHED = (update(OutboxMessage)
-                   .where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
-                   .values(published_at=bindparam("now")))
+# PostgreSQL: the ids as one array (= ANY), so the UPDATE has one text (prepared once per
+# connection) whatever their number; an IN list made a new statement for every count.
+_MARK_PUBLISHED = {
+    "postgresql": update(OutboxMessage).where(
+        OutboxMessage.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
+    ).values(published_at=bindparam("now")),
+    "sqlite": update(OutboxMessage).where(
+        OutboxMessage.id.in_(bindparam("ids", expanding=True))
+    ).values(published_at=bindparam("now")),
+}
 
 
 class OutboxRelay:
@@ -144,8 +152,8 @@ class OutboxRelay:
 
     def _mark_published(self, ids: list[int]) -> None:
         try:
-            with self.db.engine.begin() as conn:
-                conn.execute(_MARK_PUBLISHED, {"ids": ids, "now": utcnow()})
+            statement = _MARK_PUBLISHED["postgresql" if self.db.is_postgres else "sqlite"]
+            self.db.autocommit_execute(statement, {"ids": ids, "now": utcnow()})
         except Exception:
             # The jobs are on the broker; at worst the periodic relay publishes them again.
             log.warning("outbox: could not mark %d rows published", len(ids), exc_info=True)
