@@ -8,6 +8,12 @@ fold commits, the deltas; after, the folded balance. ``fold`` (a periodic job) m
 deltas into the balances and deletes them in one transaction, taking the account locks in id
 order like every posting that locks accounts; it only ever deletes the deltas its own
 statement sees, so a posting that commits meanwhile is folded next time.
+
+Account locks are ``FOR NO KEY UPDATE`` (what PostgreSQL's own UPDATE of a balance takes):
+they exclude each other as ``FOR UPDATE`` would, but not the ``KEY SHARE`` locks that the
+foreign keys of a settle's ledger lines and deltas take, in line order, on the same accounts.
+With ``FOR UPDATE`` a fold (or a refund's posting) and a settle could each hold one of two
+accounts and wait for the other: a deadlock, seen in the suite.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ _DELTAS = typing.cast(Table, BalanceDelta.__table__)
 _LOCK_ACCOUNTS_WITH_DELTAS = text("""
     SELECT id FROM ledger_accounts
     WHERE id IN (SELECT DISTINCT account_id FROM ledger_balance_deltas)
-    ORDER BY id FOR UPDATE""")
+    ORDER BY id FOR NO KEY UPDATE""")
 _FOLD = text("""
     WITH d AS (DELETE FROM ledger_balance_deltas WHERE account_id = ANY(CAST(:ids AS bigint[]))
                RETURNING account_id, delta),

@@ -105,7 +105,7 @@ class Posting:
     def lock_accounts(self, keys: list[tuple[str, str, bool, str]]) -> dict[tuple, LedgerAccount]:
         """Lock (merchant, currency, livemode, kind) accounts in id order; returns them,
         creating the missing ones first. The usual case (one merchant, currency and mode,
-        accounts already there) is a single SELECT ... FOR UPDATE."""
+        accounts already there) is a single SELECT ... FOR NO KEY UPDATE."""
         groups = _by_book(keys)
         if len(groups) == 1:
             ((merchant_id, currency, livemode), kinds), = groups.items()
@@ -122,7 +122,8 @@ class Posting:
     def _locked(self, condition) -> list[LedgerAccount]:
         return list(self.session.scalars(
             select(LedgerAccount).where(condition).order_by(LedgerAccount.id)
-            .with_for_update().execution_options(populate_existing=True)).all())
+            .with_for_update(key_share=True)  # FOR NO KEY UPDATE (shared.ledger.deltas)
+            .execution_options(populate_existing=True)).all())
 
     def flush(self, locked: dict[tuple, LedgerAccount] | None = None) -> list[Entry]:
         """Write the entries not posted before; returns those written."""
@@ -343,7 +344,7 @@ def _posting_sql(by_kind: bool, with_totals: bool, deferred: bool = False) -> Te
                    WHERE a.id = d.account_id AND a.id IN (SELECT id FROM lk)
                    RETURNING a.id"""
     return text(f"""
-        WITH lk AS MATERIALIZED ({lock} ORDER BY id{"" if deferred else " FOR UPDATE"}),
+        WITH lk AS MATERIALIZED ({lock} ORDER BY id{"" if deferred else " FOR NO KEY UPDATE"}),
         v AS (SELECT * FROM jsonb_to_recordset(CAST(:entries AS jsonb))
               AS x(source_id varchar, kind varchar, merchant_id varchar, currency varchar,
                    livemode boolean)),
