@@ -81,7 +81,7 @@ class OutboxRelay:
 
     def __init__(self, db, publish: PublishFn | None = None, background: bool = False,
                  pause_s: float = 5.0, publish_many: PublishManyFn | None = None,
-                 mark_every_s: float = 0.25) -> None:
+                 mark_every_s: float = 0.25, linger_s: float = 0.005) -> None:
         self.db = db
         self.publish = publish
         # Optional: publishes a whole batch in one broker round trip (shared.broker).
@@ -92,6 +92,9 @@ class OutboxRelay:
         # rather than one per commit (well inside relay_pending's ``older_than_s``: a row
         # published but not yet marked when the process dies is published again, harmlessly).
         self.mark_every_s = mark_every_s
+        # After each publish the thread waits this long before the next one (at most that
+        # much later on the broker under load; one wake-up and round trip for many commits).
+        self.linger_s = linger_s
         self._paused_until = 0.0
         self._queue: queue.SimpleQueue | None = None
         self._thread_pid: int | None = None
@@ -140,6 +143,11 @@ class OutboxRelay:
                 if published and not unmarked:
                     mark_due = time.monotonic() + self.mark_every_s
                 unmarked += published
+                if self.linger_s:
+                    # Commits that come while this thread sleeps queue up without waking it,
+                    # and go out together in the next round trip. At a trickle the next
+                    # commit finds the thread waiting and is sent at once.
+                    time.sleep(self.linger_s)
             # else: broker recently down; relay_pending publishes these.
             if unmarked and (time.monotonic() >= mark_due or len(unmarked) >= 1000):
                 self._mark_published(unmarked)
