@@ -21,7 +21,7 @@ from shared import jobs
 from shared.broker import celery_settings
 from shared.config import Config
 from shared.logging_setup import configure_logging
-from shared.periodic_log import demote_periodic_ticks
+from shared.periodic_log import demote_periodic_ticks, skip_received_records
 from shared.runtime import Runtime, build_runtime
 
 TASK_MODULES = ["worker.tasks", "worker.provider_tasks", "worker.webhook_tasks",
@@ -139,6 +139,7 @@ def gateway_task(job: jobs.Job):
 def _logging(**kwargs):
     configure_logging(worker_config().log_level)
     demote_periodic_ticks(celery.conf.beat_schedule)
+    skip_received_records()
 
 
 @worker_process_init.connect

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from shared.periodic_log import demote_periodic_ticks
+from shared.periodic_log import demote_periodic_ticks, skip_received_records
 
 SCHEDULE = {"relay": {"task": "gateway.relay_outbox", "schedule": 2.0},
             "purge": {"task": "gateway.purge_idempotency_keys", "schedule": 3600.0}}
@@ -65,6 +65,24 @@ def test_received_lines_show_at_debug(records):
     _celery_lines()
     received = [r for r in seen if r.getMessage().endswith("received")]
     assert [r.levelname for r in received] == ["DEBUG"]
+
+
+def test_celery_builds_no_received_record_below_debug(records):
+    # Celery's strategy logs "received" only when its logger is enabled for INFO.
+    seen, root = records
+    strategy = logging.getLogger("celery.worker.strategy")
+    try:
+        root.setLevel(logging.INFO)
+        skip_received_records()
+        assert not strategy.isEnabledFor(logging.INFO)
+        assert strategy.isEnabledFor(logging.ERROR)   # its error lines still show
+        root.setLevel(logging.DEBUG)
+        skip_received_records()
+        assert strategy.isEnabledFor(logging.INFO)
+        _celery_lines()
+        assert [r.levelname for r in seen if r.getMessage().endswith("received")] == ["DEBUG"]
+    finally:
+        strategy.setLevel(logging.NOTSET)
 
 
 def test_ticks_show_at_debug(records):
