@@ -5,6 +5,7 @@ and the worker's task base (``worker.app.GatewayTask``) each build one per proce
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from celery import Celery
@@ -41,3 +42,13 @@ def build_runtime(config: Config, *, db: Database | None = None, publish: Publis
     # Database.transaction hands every commit's outbox rows to its relay.
     database.outbox_relay = relay
     return Runtime(config=config, db=database, relay=relay)
+
+
+def freeze_startup_objects() -> None:
+    """Move every object alive now (the app, its routes and schemas, SQLAlchemy's mappers,
+    Celery's tasks: what lives as long as the process) out of the garbage collector's reach.
+    Its full collections then walk only what came after: a gunicorn worker's full collection
+    paused every request it was serving for ~90 ms (the slowest of 1,500 sequential requests:
+    95-99 ms before, 9-13 ms after), more than the 60 ms p99 POST /payments is allowed.
+    Call once a process has finished starting (after a fork, in the child)."""
+    gc.freeze()

@@ -13,7 +13,12 @@ import threading
 from typing import ClassVar
 
 from celery import Celery, Task
-from celery.signals import setup_logging, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    setup_logging,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
@@ -22,7 +27,7 @@ from shared.broker import celery_settings
 from shared.config import Config
 from shared.logging_setup import configure_logging
 from shared.periodic_log import demote_periodic_ticks, skip_received_records
-from shared.runtime import Runtime, build_runtime
+from shared.runtime import Runtime, build_runtime, freeze_startup_objects
 
 TASK_MODULES = ["worker.tasks", "worker.provider_tasks", "worker.webhook_tasks",
                 "worker.notification_tasks", "worker.ledger_tasks"]
@@ -146,6 +151,13 @@ def _logging(**kwargs):
 def _fresh_connections(**kwargs):
     # Each forked worker process opens its own database connections.
     reset_runtime()
+    freeze_startup_objects()
+
+
+@worker_ready.connect
+def _freeze_when_ready(**kwargs):
+    # The process that runs the tasks of a threads (or solo) pool: started, about to consume.
+    freeze_startup_objects()
 
 
 @worker_process_shutdown.connect
