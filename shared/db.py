@@ -356,7 +356,11 @@ class Database:
                 return cursor.fetchall() if cursor.description else []
         finally:
             if conn.broken or conn.closed:
-                pooled.invalidate()
+                # As SQLAlchemy's own Connection does on a disconnect: a server that ended
+                # this connection (a restart, a failover) ended every one made before it, so
+                # all of them are replaced at their next checkout, not only this one. Without
+                # it the next request took another dead connection and answered 500.
+                self.engine.pool._invalidate(pooled)
             else:
                 conn.autocommit = False
             pooled.close()
