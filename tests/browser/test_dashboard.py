@@ -36,6 +36,16 @@ def css(driver, selector, timeout=15):
         f"no {selector} on {driver.current_url}")
 
 
+def text(driver, selector, timeout=15):
+    """The element's text once the page has it. A page that replaces itself between finding
+    the element and reading it (Chromium: "Node with given id does not belong to the
+    document") is read again."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(
+        StaleElementReferenceException, WebDriverException)).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, selector).text,
+        f"no {selector} on {driver.current_url}")
+
+
 def click(driver, selector, timeout=15):
     """Click what leads to another page and wait until that page has replaced this one, so
     the next look is at the new page and never at the old one still on screen."""
@@ -100,7 +110,7 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     shot("register")
     submit(browser)
     WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/overview"))
-    assert "No payments yet" in css(browser, "main").text
+    assert "No payments yet" in text(browser, "main")
     shot("overview-empty")
     sign_out(browser)
     shot("login")
@@ -109,7 +119,7 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     # An API key, shown once, used by the merchant's server to take a payment.
     browser.get(f"{base}/dashboard/api_keys")
     click(browser, "[data-testid=create-key]")
-    secret = css(browser, "[data-testid=secret]").text
+    secret = text(browser, "[data-testid=secret]")
     assert secret.startswith("sk_")
     shot("api-key-created")
     api = requests.Session()
@@ -131,14 +141,14 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     # Refund part of it from its page.
     click(browser, f"{row} a")
     WebDriverWait(browser, 10).until(EC.url_contains(payment_id))
-    assert "payment.completed" in css(browser, "[data-testid=timeline]").text
+    assert "payment.completed" in text(browser, "[data-testid=timeline]")
     shot("payment-detail")
     fill(browser, amount="499.00", reason="one tin arrived dented")
     click(browser, "[data-testid=refund-button]")
-    assert "Refund rfnd_" in css(browser, "[data-testid=flash-ok]").text
+    assert "Refund rfnd_" in text(browser, "[data-testid=flash-ok]")
     reload_until(browser, lambda d: "partially refunded" in css(
         d, "[data-testid=payment-status]").text, message="the refund to complete")
-    assert "₹499.00" in css(browser, "[data-testid=refunds-table]").text
+    assert "₹499.00" in text(browser, "[data-testid=refunds-table]")
     shot("payment-refunded")
     assert api.get(f"{base}/api/v1/payments/{payment_id}",
                    timeout=10).json()["amount_refunded"] == 49_900
@@ -150,18 +160,18 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
                  for a in api.get(f"{base}/api/v1/balance", timeout=10).json()["available"]}
     assert available["INR"] > 10_000
     browser.get(f"{base}/dashboard/balance")
-    assert css(browser, "[data-testid=available-INR]").text == format_money(
+    assert text(browser, "[data-testid=available-INR]") == format_money(
         available["INR"], "INR")
-    assert payment_id in css(browser, "[data-testid=transactions-table]").text
+    assert payment_id in text(browser, "[data-testid=transactions-table]")
     shot("balance")
     click(browser, "[data-testid=to-payouts]")
     WebDriverWait(browser, 10).until(EC.url_contains("/dashboard/payouts"))
     fill(browser, amount="100.00")
     click(browser, "[data-testid=payout-button]")
-    assert "Payout po_" in css(browser, "[data-testid=flash-ok]").text
-    reload_until(browser, lambda d: "paid" in css(d, "[data-testid=payouts-table]").text,
+    assert "Payout po_" in text(browser, "[data-testid=flash-ok]")
+    reload_until(browser, lambda d: "paid" in text(d, "[data-testid=payouts-table]"),
                  message="the payout to be paid")
-    assert "₹100.00" in css(browser, "[data-testid=payouts-table]").text
+    assert "₹100.00" in text(browser, "[data-testid=payouts-table]")
     shot("payouts")
 
     # A webhook endpoint whose first delivery fails; its log shows it; a retry succeeds.
@@ -170,16 +180,16 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     browser.get(f"{base}/dashboard/webhooks")
     fill(browser, url=receiver.url, description="order system")
     submit(browser, within="[data-testid=webhook-form]")
-    assert css(browser, "[data-testid=secret]").text.startswith("whsec_")
+    assert text(browser, "[data-testid=secret]").startswith("whsec_")
     shot("webhook-secret")
     click(browser, "main a.button")
     click(browser, "[data-testid=send-test]")
     reload_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=retry]"),
                  message="the failed delivery in the log")
-    assert "HTTP 500" in css(browser, "[data-testid=deliveries]").text
+    assert "HTTP 500" in text(browser, "[data-testid=deliveries]")
     shot("deliveries-failed")
     click(browser, "[data-testid=retry]")
-    reload_until(browser, lambda d: "succeeded" in css(d, "[data-testid=deliveries]").text,
+    reload_until(browser, lambda d: "succeeded" in text(d, "[data-testid=deliveries]"),
                  message="the retried delivery to succeed")
     shot("deliveries-retried")
     assert [r.event["type"] for r in receiver.received()] == ["ping", "ping"]
@@ -187,7 +197,7 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     # Revoke the key: the API refuses it from then on.
     browser.get(f"{base}/dashboard/api_keys")
     click(browser, "[data-testid=revoke]")
-    assert "revoked" in css(browser, "[data-testid=flash-ok]").text
+    assert "revoked" in text(browser, "[data-testid=flash-ok]")
     shot("api-key-revoked")
     assert api.get(f"{base}/api/v1/payments", timeout=10).status_code == 401
 
@@ -196,14 +206,14 @@ def test_a_merchant_works_in_the_dashboard(browser, shot, web_server, db, make_r
     fill(browser, email="viewer@darjeeling.example", name="Ravi", password=PASSWORD)
     Select(browser.find_element(By.ID, "role")).select_by_visible_text("viewer")
     submit(browser, within="[data-testid=user-form]")
-    assert "viewer@darjeeling.example" in css(browser, "[data-testid=users-table]").text
+    assert "viewer@darjeeling.example" in text(browser, "[data-testid=users-table]")
     shot("users")
     browser.get(f"{base}/dashboard/audit_log")
-    audit = css(browser, "[data-testid=audit-table]").text
+    audit = text(browser, "[data-testid=audit-table]")
     assert "user.login" in audit and "api_key.revoke" in audit and "user.create" in audit
     shot("audit-log")
     browser.get(f"{base}/dashboard/overview")
-    assert "₹2,499.00" in css(browser, "[data-testid=volume-today]").text
+    assert "₹2,499.00" in text(browser, "[data-testid=volume-today]")
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=chart] rect")
     shot("overview")
     assert csp_violations(browser) == []
@@ -250,7 +260,7 @@ def test_a_viewer_cannot_refund_and_a_forged_form_is_refused(browser, shot, web_
     browser.get(detail)
     assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=refund-button]")
     _post_refund_form(browser, web_server, payment_id, "'forged-token'")
-    page = css(browser, "[data-testid=error-page]").text
+    page = text(browser, "[data-testid=error-page]")
     assert "403" in page and "CSRF" in page
     shot("csrf-refused")
     browser.get(detail)
@@ -259,11 +269,11 @@ def test_a_viewer_cannot_refund_and_a_forged_form_is_refused(browser, shot, web_
     sign_in(browser, web_server, "viewer@darjeeling.example")
     browser.get(detail)
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=refund-button]")
-    assert "may look but not refund" in css(browser, "[data-testid=no-refund]").text
+    assert "may look but not refund" in text(browser, "[data-testid=no-refund]")
     shot("viewer-payment-detail")
     _post_refund_form(browser, web_server, payment_id,
                       "document.querySelector('input[name=csrf_token]').value")
-    page = css(browser, "[data-testid=error-page]").text
+    page = text(browser, "[data-testid=error-page]")
     assert "403" in page and "may not do refunds.write" in page
     shot("viewer-refund-refused")
     with db.transaction() as s:
