@@ -19,7 +19,17 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row, namedtuple_row, tuple_row
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
@@ -122,6 +132,14 @@ def per_dialect(build: Callable[[Callable[..., Any]], T]) -> dict[str, T]:
     return {name: build(insert) for name, insert in DIALECT_INSERTS.items()}
 
 
+def any_of(column, name: str, item_type) -> dict[str, Any]:
+    """``column`` is one of the values bound as ``name``, per database: on PostgreSQL one array
+    parameter (``= ANY``), so the statement has one text (prepared once) whatever their
+    number; elsewhere an expanding IN."""
+    return {"postgresql": column == any_(bindparam(name, type_=postgresql.ARRAY(item_type))),
+            "sqlite": column.in_(bindparam(name, expanding=True))}
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -202,11 +220,14 @@ def _python_value(default) -> Any:
     return default.arg(None) if default.is_callable else default.arg
 
 
-def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
-    """Execute on a psycopg cursor as SQLAlchemy would be seen to: the engine's
-    ``before_cursor_execute`` listeners get the statement (tests, tracing), and a psycopg error
-    is raised as SQLAlchemy's (OperationalError, IntegrityError, ...), which the workers retry
-    on and callers catch; the parameters stay out of its message."""
+def _run(engine: Engine, pooled: Any, cursor, sql: str, params: dict) -> None:
+    """Execute on a psycopg cursor (of ``pooled``, a pool's connection) as SQLAlchemy would be
+    seen to: the engine's ``before_cursor_execute`` listeners get the statement (tests,
+    tracing), a psycopg error is raised as SQLAlchemy's (OperationalError, IntegrityError,
+    ...), which the workers retry on and callers catch, the parameters kept out of its
+    message; and a connection the server ended (a restart, a failover) renews the pool, as
+    SQLAlchemy's own Connection does on a disconnect: every connection made before it is
+    replaced at its next checkout, so the next request does not take another dead one."""
     listeners = engine.dispatch.before_cursor_execute
     if listeners:
         for listener in listeners:
@@ -215,6 +236,8 @@ def _run(engine: Engine, cursor, sql: str, params: dict) -> None:
         cursor.execute(sql, params)
     except psycopg.Error as exc:
         conn = cursor.connection
+        if conn.broken or conn.closed:
+            engine.pool._invalidate(pooled, exc, _checkin=False)
         raise DBAPIError.instance(sql, params, exc, psycopg.Error, hide_parameters=True,
                                   connection_invalidated=bool(conn.broken or conn.closed)
                                   ) from exc
@@ -245,7 +268,7 @@ def execute_on(conn: Connection, statement, params: dict, *, mappings: bool = Fa
     driver: Any = conn.connection.driver_connection
     factory = dict_row if mappings else namedtuple_row if named else tuple_row
     with driver.cursor(row_factory=factory) as cursor:
-        _run(conn.engine, cursor, sql, values)
+        _run(conn.engine, conn.connection, cursor, sql, values)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -352,15 +375,11 @@ class Database:
         try:
             conn.autocommit = True
             with conn.cursor(row_factory=namedtuple_row if named else tuple_row) as cursor:
-                _run(self.engine, cursor, sql, params)
+                _run(self.engine, pooled, cursor, sql, params)
                 return cursor.fetchall() if cursor.description else []
         finally:
             if conn.broken or conn.closed:
-                # As SQLAlchemy's own Connection does on a disconnect: a server that ended
-                # this connection (a restart, a failover) ended every one made before it, so
-                # all of them are replaced at their next checkout, not only this one. Without
-                # it the next request took another dead connection and answered 500.
-                self.engine.pool._invalidate(pooled)
+                pooled.invalidate()  # the pool as a whole was renewed by _run
             else:
                 conn.autocommit = False
             pooled.close()

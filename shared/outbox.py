@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, Index, String, any_, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import BigInteger, Index, String, bindparam, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from shared.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from shared.db import Base, BigIntPK, JSONType, UTCDateTime, any_of, utcnow
 from shared.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -57,16 +56,10 @@ def enqueue(session: Session, job: Job, args: list) -> OutboxMessage:
     return message
 
 
-# PostgreSQL: the ids as one array (= ANY), so the UPDATE has one text (prepared once per
-# connection) whatever their number; an IN list made a new statement for every count.
-_MARK_PUBLISHED = {
-    "postgresql": update(OutboxMessage).where(
-        OutboxMessage.id == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))
-    ).values(published_at=bindparam("now")),
-    "sqlite": update(OutboxMessage).where(
-        OutboxMessage.id.in_(bindparam("ids", expanding=True))
-    ).values(published_at=bindparam("now")),
-}
+# The ids as one array on PostgreSQL: one UPDATE text whatever their number (an IN list made
+# a new statement for every count).
+_MARK_PUBLISHED = {dialect: update(OutboxMessage).where(ids).values(published_at=bindparam("now"))
+                   for dialect, ids in any_of(OutboxMessage.id, "ids", BigInteger).items()}
 
 
 class OutboxRelay:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Select, String, Table, any_, bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Select, String, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from shared.db import execute_in
+from shared.db import any_of, execute_in
 from shared.notifications.models import NotificationSettings
 from shared.payments.models import Payment
 
@@ -41,11 +40,8 @@ def _lock_statements(ids) -> tuple[Select, Select]:
 
 # PostgreSQL: the ids as one array parameter (= ANY), so the statement has one text whatever
 # their number and runs on the session's psycopg connection (``execute_in``); SQLite: IN.
-_LOCKS = {
-    "postgresql": _lock_statements(
-        _TABLE.c.id == any_(bindparam("payment_ids", type_=postgresql.ARRAY(String)))),
-    "sqlite": _lock_statements(_TABLE.c.id.in_(bindparam("payment_ids", expanding=True))),
-}
+_LOCKS = {dialect: _lock_statements(ids)
+          for dialect, ids in any_of(_TABLE.c.id, "payment_ids", String).items()}
 # The SET clause is made of the columns passed at execution (compiled once per set of columns).
 _SAVE = update(_TABLE).where(_TABLE.c.id == bindparam("locked_payment_id"))
 
