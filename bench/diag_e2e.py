@@ -1,14 +1,16 @@
 """Diagnostic (not part of ``make bench``): where an end-to-end payment's time goes.
 
-``python -m bench.diag_e2e [RATE] [SECONDS] [--spy payments,webhooks,web] [--statements]``
-runs phase 3
+``python -m bench.diag_e2e [RATE] [SECONDS] [--spy payments,webhooks,web] [--statements]
+[--timeline]`` runs phase 3
 (POST -> signed ``payment.completed`` at a receiver) at RATE/s, then prints the CPU each
 stage's processes used per payment while the load ran, and the median and p99 of each
 stage's time from the database: POST to the processing event, to the completed event, to
 the completed event's delivery row being claimed and answered. ``--spy`` records where the
 named groups' processes hold the GIL (py-spy pauses a process to sample it, so the stage
 times of a spied run are longer); ``--statements`` prints PostgreSQL's busiest statements
-(pg_stat_statements) of the loaded time.
+(pg_stat_statements) of the loaded time; ``--timeline`` prints, per second of the load, the
+payments posted, their p99 from POST to the completed event, and the CPU each group used in
+that second (PostgreSQL's autovacuum workers apart), to tell a stall from queueing.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 
 from bench.diag_api import cpu_seconds
@@ -79,9 +82,10 @@ def _cpu_by_group() -> dict[str, float]:
 
 _TOP_STATEMENTS = """
 SELECT round(CAST(total_exec_time AS numeric), 0), calls,
-       round(CAST(total_exec_time / calls AS numeric), 3), left(regexp_replace(query, '\\s+',
-       ' ', 'g'), 110)
-FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"""
+       round(CAST(total_exec_time / greatest(calls, 1) AS numeric), 3),
+       round(CAST(total_plan_time / greatest(calls, 1) AS numeric), 3),
+       left(regexp_replace(query, '\\s+', ' ', 'g'), 100)
+FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"""
 
 
 @contextlib.contextmanager
@@ -90,9 +94,10 @@ def _statements_report(stack: Stack):
     stack.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     stack.sql("SELECT pg_stat_statements_reset()")
     yield
-    print("PostgreSQL statements while loaded (total ms, calls, ms per call, statement):")
-    for total, calls, each, query in stack.sql(_TOP_STATEMENTS):
-        print(f"  {total:>8} {calls:>7} {each:>7}  {query}")
+    print("PostgreSQL statements while loaded (total ms executing, calls, ms per call "
+          "executing, planning, statement):")
+    for total, calls, each, plan, query in stack.sql(_TOP_STATEMENTS):
+        print(f"  {total:>8} {calls:>7} {each:>7} {plan:>7}  {query}")
 
 
 @contextlib.contextmanager
@@ -115,12 +120,57 @@ def _cpu_report(rate: int, seconds: int, spy: tuple[str, ...] = ()):
           f"{sum(used.values()) / wall:.2f} of {os.cpu_count()}")
 
 
+_PER_SECOND = """
+SELECT extract(epoch FROM date_trunc('second', p.created_at)) AS at, count(*),
+       round(CAST(percentile_cont(0.99) WITHIN GROUP (ORDER BY 1000 * extract(epoch FROM
+             e.created_at - p.created_at)) AS numeric), 0)
+FROM payments p JOIN events e ON e.object_id = p.id AND e.type = 'payment.completed'
+GROUP BY 1 ORDER BY 1"""
+
+
+@contextlib.contextmanager
+def _timeline(stack: Stack):
+    """Samples each group's CPU once a second while the load runs; prints it beside the
+    payments posted in that second and their p99 from POST to the completed event."""
+    samples: list[tuple[float, dict[str, float]]] = []
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            totals: dict[str, float] = {}
+            for name, pid, cpu in _processes():
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if b"autovacuum" in f.read():
+                            name = "autovacuum"
+                except OSError:
+                    pass
+                totals[name] = totals.get(name, 0.0) + cpu
+            totals["sessions"] = float(stack.scalar(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+            samples.append((time.time(), totals))
+            stop.wait(1.0)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
+    per_second = {int(at): (n, p99) for at, n, p99 in stack.sql(_PER_SECOND)}
+    groups = sorted({g for _, t in samples for g in t})
+    print("second  posted  p99 ms  | CPU s per group: " + " ".join(groups))
+    for (t0, a), (t1, b) in zip(samples, samples[1:], strict=False):
+        n, p99 = per_second.get(int(t0), (0, "-"))
+        used = " ".join(f"{(b.get(g, 0) - a.get(g, 0)) / (t1 - t0):.2f}" for g in groups)
+        print(f"{int(t0) % 1000:>6} {n:>7} {p99:>7}  | {used}")
+
+
 def main() -> int:
     numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
     rate, seconds = (numbers + [50, 20][len(numbers):])[:2]
     statements = "--statements" in sys.argv
-    stack = Stack(pg_settings=("shared_preload_libraries = 'pg_stat_statements'",)
-                  if statements else ())
+    stack = Stack(pg_settings=("shared_preload_libraries = 'pg_stat_statements'",
+                               "pg_stat_statements.track_planning = on") if statements else ())
     try:
         spy = tuple(sys.argv[sys.argv.index("--spy") + 1].split(",")) \
             if "--spy" in sys.argv else ()
@@ -128,7 +178,9 @@ def main() -> int:
         @contextlib.contextmanager
         def during():
             with _cpu_report(rate, seconds, spy), \
-                    (_statements_report(stack) if statements else contextlib.nullcontext()):
+                    (_statements_report(stack) if statements else contextlib.nullcontext()), \
+                    (_timeline(stack) if "--timeline" in sys.argv
+                     else contextlib.nullcontext()):
                 yield
 
         result = phase_end_to_end(stack, rate=rate, seconds=seconds, during=during)
