@@ -23,7 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 import shared.models  # noqa: F401  (the model registry: every mapper before a flush)
 from shared import jobs
-from shared.broker import celery_settings
+from shared.broker import GatewayAMQP, celery_settings
 from shared.config import Config
 from shared.logging_setup import configure_logging
 from shared.periodic_log import demote_periodic_ticks, skip_received_records
@@ -127,7 +127,7 @@ def _settings() -> dict:
             "beat_schedule_filename": f"{config.var_dir}/celerybeat-schedule"}
 
 
-celery = Celery("gateway", task_cls=GatewayTask)
+celery = Celery("gateway", task_cls=GatewayTask, amqp=GatewayAMQP)  # see RECONNECT_WAITS
 celery.add_defaults(_settings)  # evaluated when Celery first reads its configuration
 app = celery
 
