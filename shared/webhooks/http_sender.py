@@ -2,9 +2,14 @@
 
 The request goes to the address ``url_policy`` just checked (Host header, TLS SNI and
 certificate verification still use the URL's host name), so a DNS answer that changes between
-the check and the connection cannot redirect it. Redirects are not followed, nothing is
-retried here (the schedule lives in the database), and the whole exchange is bounded by the
-timeout, including a receiver that trickles its answer.
+the check and the connection cannot redirect it. Redirects are not followed, and the whole
+exchange is bounded by the timeout, including a receiver that trickles its answer. Retries
+live in the database's schedule, with one exception: a request whose connection the server
+closed or reset without answering is sent again at once, once, on a new connection, within
+what is left of the timeout. Without it the delivery waited for its first scheduled retry
+(a minute) although the server was fine (``make bench``'s fan-out: one delivery in 5,000).
+A server that had taken the first request gets it twice, with the same ``webhook-id``:
+deliveries are at least once.
 """
 from __future__ import annotations
 
@@ -63,6 +68,9 @@ MAX_POOLS = 512
 # Idle connections kept per destination (the per-endpoint in-flight cap is 4 by default);
 # more requests at once still go out, on connections that are closed afterwards.
 POOL_MAXSIZE = 8
+# The least time left of the timeout for which a request the server closed unanswered is
+# sent again.
+RETRY_MIN_S = 0.5
 
 
 def _new_pool(target, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
@@ -108,36 +116,35 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
     except UrlRefused as exc:
         return SendResult(None, elapsed_ms(), None, f"url refused: {exc.message}", None)
 
-    timeout = urllib3.Timeout(total=timeout_s)
-    pool = _pool(target, ca_certs)
     request_headers = {"Host": _host_header(target), "Content-Type": "application/json",
                        "User-Agent": USER_AGENT, **headers}
+    pool, fresh = _pool(target, ca_certs), None
     try:
-        response = pool.urlopen("POST", target.path, body=body, headers=request_headers,
-                                redirect=False, retries=False, preload_content=False,
-                                assert_same_host=False, timeout=timeout)
-        reusable = False
-        try:
-            chunk = response.read(RESPONSE_BODY_LIMIT, decode_content=False)
-            # A short answer read to its end leaves the connection reusable (kept alive for
-            # the next delivery to this destination); anything longer closes it.
-            if len(chunk) < RESPONSE_BODY_LIMIT or not response.read(
-                    RESPONSE_DRAIN_LIMIT, decode_content=False):
-                reusable = True
-        finally:
-            if reusable:
-                response.release_conn()
-            else:
-                response.close()
-    except urllib3.exceptions.NewConnectionError as exc:
-        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
-    except urllib3.exceptions.TimeoutError:
-        return SendResult(None, elapsed_ms(), None, f"timed out after {timeout_s}s", None)
-    except urllib3.exceptions.HTTPError as exc:
-        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
-    except OSError as exc:
-        return SendResult(None, elapsed_ms(), None, f"connection error: {type(exc).__name__}",
-                          None)
+        while True:
+            remaining_s = timeout_s - (time.monotonic() - started)
+            try:
+                response, chunk = _exchange(pool, target, body, request_headers,
+                                            urllib3.Timeout(total=max(remaining_s, 0.001)))
+                break
+            except urllib3.exceptions.ProtocolError as exc:
+                if fresh is not None or not _closed_unanswered(exc) or \
+                        timeout_s - (time.monotonic() - started) < RETRY_MIN_S:
+                    return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+                # Once, at once, on a connection of its own (not another kept-alive one).
+                pool = fresh = _new_pool(target, ca_certs)
+            except urllib3.exceptions.NewConnectionError as exc:
+                return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+            except urllib3.exceptions.TimeoutError:
+                return SendResult(None, elapsed_ms(), None, f"timed out after {timeout_s}s",
+                                  None)
+            except urllib3.exceptions.HTTPError as exc:
+                return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+            except OSError as exc:
+                return SendResult(None, elapsed_ms(), None,
+                                  f"connection error: {type(exc).__name__}", None)
+    finally:
+        if fresh is not None:
+            fresh.close()
 
     duration = elapsed_ms()
     text = chunk.decode("utf-8", errors="replace") if chunk else ""
@@ -147,6 +154,35 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
     error = None if 200 <= response.status < 300 else _status_error(response.status)
     return SendResult(response.status, duration, text, error,
                       parse_retry_after(response.headers.get("Retry-After")))
+
+
+def _exchange(pool, target, body: bytes, headers: dict, timeout) -> tuple:
+    """One request on ``pool``: the response and the first KiB of its body."""
+    response = pool.urlopen("POST", target.path, body=body, headers=headers,
+                            redirect=False, retries=False, preload_content=False,
+                            assert_same_host=False, timeout=timeout)
+    reusable = False
+    try:
+        chunk = response.read(RESPONSE_BODY_LIMIT, decode_content=False)
+        # A short answer read to its end leaves the connection reusable (kept alive for
+        # the next delivery to this destination); anything longer closes it.
+        if len(chunk) < RESPONSE_BODY_LIMIT or not response.read(
+                RESPONSE_DRAIN_LIMIT, decode_content=False):
+            reusable = True
+    finally:
+        if reusable:
+            response.release_conn()
+        else:
+            response.close()
+    return response, chunk
+
+
+def _closed_unanswered(exc: urllib3.exceptions.ProtocolError) -> bool:
+    """The server closed or reset the connection before any answer: on a kept-alive
+    connection, most often its idle timeout racing our next request (Node closes idle
+    connections after 5 s), or a server too busy to take the connection."""
+    reason = exc.args[1] if len(exc.args) > 1 else exc.__cause__ or exc.__context__
+    return isinstance(reason, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
 
 
 def _status_error(status: int) -> str:
