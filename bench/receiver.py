@@ -69,10 +69,14 @@ def serve(port: int, out: str, delay_ms: int, hang_prefix: str | None) -> None:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
-    server.serve_forever()
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        # The listen() backlog, read when the server binds (set on an instance afterwards, it
+        # left the default 5: bursts of new connections were reset, and the fan-out bench
+        # saw a delivery wait a minute for its retry).
+        request_queue_size = 1024
+
+    Server(("127.0.0.1", port), Handler).serve_forever()
 
 
 class ReceiverProcess:
