@@ -4,12 +4,15 @@ The request goes to the address ``url_policy`` just checked (Host header, TLS SN
 certificate verification still use the URL's host name), so a DNS answer that changes between
 the check and the connection cannot redirect it. Redirects are not followed, and the whole
 exchange is bounded by the timeout, including a receiver that trickles its answer. Retries
-live in the database's schedule, with one exception: a request whose connection the server
-closed or reset without answering is sent again at once, once, on a new connection, within
-what is left of the timeout. Without it the delivery waited for its first scheduled retry
-(a minute) although the server was fine (``make bench``'s fan-out: one delivery in 5,000).
-A server that had taken the first request gets it twice, with the same ``webhook-id``:
-deliveries are at least once.
+live in the database's schedule (each is an attempt with its row), with one exception that
+our own connection reuse creates: a request sent on a kept-alive connection that the server
+closed or reset without answering (its idle timeout racing our request; Node closes idle
+connections after 5 s) is sent again at once, once, on a new connection, within what is
+left of the timeout, as HTTP clients do. A sender without kept-alive connections would have
+opened a new one in the first place; without the resend, the delivery waited for its first
+scheduled retry (a minute) although the endpoint was fine. A reset on a new connection is
+a failed attempt like any other. Should a server have taken the first request, it gets it
+twice with the same ``webhook-id``: deliveries are at least once.
 """
 from __future__ import annotations
 
@@ -122,12 +125,17 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
     try:
         while True:
             remaining_s = timeout_s - (time.monotonic() - started)
+            opened = pool.num_connections
             try:
                 response, chunk = _exchange(pool, target, body, request_headers,
                                             urllib3.Timeout(total=max(remaining_s, 0.001)))
                 break
             except urllib3.exceptions.ProtocolError as exc:
-                if fresh is not None or not _closed_unanswered(exc) or \
+                # On a kept-alive connection: the pool opened none for this request (when
+                # another thread opened one meanwhile, this counts as a new one: not sent
+                # again, the safe side).
+                kept_alive = fresh is None and pool.num_connections == opened
+                if not (kept_alive and _closed_unanswered(exc)) or \
                         timeout_s - (time.monotonic() - started) < RETRY_MIN_S:
                     return SendResult(None, elapsed_ms(), None, _describe(exc), None)
                 # Once, at once, on a connection of its own (not another kept-alive one).
@@ -178,9 +186,7 @@ def _exchange(pool, target, body: bytes, headers: dict, timeout) -> tuple:
 
 
 def _closed_unanswered(exc: urllib3.exceptions.ProtocolError) -> bool:
-    """The server closed or reset the connection before any answer: on a kept-alive
-    connection, most often its idle timeout racing our next request (Node closes idle
-    connections after 5 s), or a server too busy to take the connection."""
+    """The server closed or reset the connection before any answer."""
     reason = exc.args[1] if len(exc.args) > 1 else exc.__cause__ or exc.__context__
     return isinstance(reason, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
 

@@ -67,63 +67,75 @@ def test_a_long_answer_closes_its_connection(server):
 
 
 class _ResettingServer:
-    """A raw HTTP server that reads each request and then, for the first ``resets`` of them,
-    resets the connection (SO_LINGER 0) instead of answering; later requests get 200. With
-    ``hang`` it never answers at all."""
+    """A raw HTTP/1.1 server that keeps connections alive and resets (SO_LINGER 0) the
+    connection of the requests whose number (from 1, across connections) is in ``resets``
+    instead of answering them; the others get 200. With ``hang`` it never answers."""
 
-    def __init__(self, resets: int, hang: bool = False) -> None:
-        self.resets, self.hang, self.requests = resets, hang, 0
+    def __init__(self, resets: set[int], hang: bool = False) -> None:
+        self.resets, self.hang, self.requests, self.connections = resets, hang, 0, 0
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
         while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
+            conn, _ = self.sock.accept()
+            self.connections += 1
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         data = b""
-        while b"\r\n\r\n" not in data:
-            data += conn.recv(65536)
-        head, _, rest = data.partition(b"\r\n\r\n")
-        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                          if line.lower().startswith(b"content-length")))
-        while len(rest) < length:
-            rest += conn.recv(65536)
-        self.requests += 1
-        if self.hang:
-            time.sleep(3)
-        elif self.requests <= self.resets:
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        else:
+        while True:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    conn.close()
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            while len(data) < length:
+                data += conn.recv(65536)
+            data = data[length:]
+            self.requests += 1
+            if self.hang:
+                time.sleep(3)
+            if self.hang or self.requests in self.resets:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()
+                return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        conn.close()
 
     def post(self, timeout_s: float = 5):
         return http_sender.post(f"http://127.0.0.1:{self.port}/hook", b"{}", {}, timeout_s,
                                 production=False)
 
 
-def test_a_request_the_server_reset_unanswered_is_sent_again_once_at_once():
-    srv = _ResettingServer(resets=1)
-    result = srv.post()
-    assert (result.status, result.body, result.error) == (200, "ok", None)
-    assert srv.requests == 2
+def test_a_kept_alive_connection_reset_unanswered_is_sent_again_once_on_a_new_one():
+    srv = _ResettingServer(resets={2})
+    first, second = srv.post(), srv.post()   # the second goes out on the first's connection
+    assert (first.status, second.status, second.body, second.error) == (200, 200, "ok", None)
+    assert (srv.requests, srv.connections) == (3, 2)
 
 
-def test_a_server_that_resets_every_request_gets_two_and_the_reset_is_logged():
-    srv = _ResettingServer(resets=10)
+def test_a_reset_on_a_new_connection_is_a_failed_attempt_not_sent_again():
+    srv = _ResettingServer(resets={1})
     result = srv.post()
     assert result.status is None and "ConnectionResetError" in result.error
-    assert srv.requests == 2
+    assert srv.requests == 1
+
+
+def test_the_resend_is_sent_once():
+    srv = _ResettingServer(resets={2, 3})
+    assert srv.post().status == 200
+    result = srv.post()
+    assert result.status is None and "ConnectionResetError" in result.error
+    assert (srv.requests, srv.connections) == (3, 2)
 
 
 def test_a_timeout_is_not_sent_again():
-    srv = _ResettingServer(resets=0, hang=True)
+    srv = _ResettingServer(resets=set(), hang=True)
     result = srv.post(timeout_s=1)
     assert result.status is None and result.error == "timed out after 1s"
     assert srv.requests == 1
