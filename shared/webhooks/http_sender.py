@@ -121,35 +121,31 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
 
     request_headers = {"Host": _host_header(target), "Content-Type": "application/json",
                        "User-Agent": USER_AGENT, **headers}
-    pool, fresh = _pool(target, ca_certs), None
+    fresh = None
     try:
-        while True:
-            remaining_s = timeout_s - (time.monotonic() - started)
-            opened = pool.num_connections
-            try:
-                response, chunk = _exchange(pool, target, body, request_headers,
-                                            urllib3.Timeout(total=max(remaining_s, 0.001)))
-                break
-            except urllib3.exceptions.ProtocolError as exc:
-                # On a kept-alive connection: the pool opened none for this request (when
-                # another thread opened one meanwhile, this counts as a new one: not sent
-                # again, the safe side).
-                kept_alive = fresh is None and pool.num_connections == opened
-                if not (kept_alive and _closed_unanswered(exc)) or \
-                        timeout_s - (time.monotonic() - started) < RETRY_MIN_S:
-                    return SendResult(None, elapsed_ms(), None, _describe(exc), None)
-                # Once, at once, on a connection of its own (not another kept-alive one).
-                pool = fresh = _new_pool(target, ca_certs)
-            except urllib3.exceptions.NewConnectionError as exc:
-                return SendResult(None, elapsed_ms(), None, _describe(exc), None)
-            except urllib3.exceptions.TimeoutError:
-                return SendResult(None, elapsed_ms(), None, f"timed out after {timeout_s}s",
-                                  None)
-            except urllib3.exceptions.HTTPError as exc:
-                return SendResult(None, elapsed_ms(), None, _describe(exc), None)
-            except OSError as exc:
-                return SendResult(None, elapsed_ms(), None,
-                                  f"connection error: {type(exc).__name__}", None)
+        pool = _pool(target, ca_certs)
+        opened = pool.num_connections
+        try:
+            response = _urlopen(pool, target, body, request_headers, timeout_s, started)
+        except urllib3.exceptions.ProtocolError as exc:
+            # Sent on a kept-alive connection: the pool opened none for it (when another
+            # thread opened one meanwhile, this counts as a new one, not sent again: the safe
+            # side). Once, at once, on a connection of its own, not another kept-alive one.
+            if pool.num_connections != opened or not _closed_unanswered(exc) or \
+                    timeout_s - (time.monotonic() - started) < RETRY_MIN_S:
+                raise
+            fresh = _new_pool(target, ca_certs)
+            response = _urlopen(fresh, target, body, request_headers, timeout_s, started)
+        chunk = _read_answer(response)
+    except urllib3.exceptions.NewConnectionError as exc:
+        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+    except urllib3.exceptions.TimeoutError:
+        return SendResult(None, elapsed_ms(), None, f"timed out after {timeout_s}s", None)
+    except urllib3.exceptions.HTTPError as exc:
+        return SendResult(None, elapsed_ms(), None, _describe(exc), None)
+    except OSError as exc:
+        return SendResult(None, elapsed_ms(), None, f"connection error: {type(exc).__name__}",
+                          None)
     finally:
         if fresh is not None:
             fresh.close()
@@ -164,16 +160,21 @@ def post(url: str, body: bytes, headers: dict, timeout_s: float, production: boo
                       parse_retry_after(response.headers.get("Retry-After")))
 
 
-def _exchange(pool, target, body: bytes, headers: dict, timeout) -> tuple:
-    """One request on ``pool``: the response and the first KiB of its body."""
-    response = pool.urlopen("POST", target.path, body=body, headers=headers,
-                            redirect=False, retries=False, preload_content=False,
-                            assert_same_host=False, timeout=timeout)
+def _urlopen(pool, target, body: bytes, headers: dict, timeout_s: float, started: float):
+    """Send the request on ``pool`` within what is left of the timeout; the answer's headers."""
+    remaining_s = max(timeout_s - (time.monotonic() - started), 0.001)
+    return pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False,
+                        retries=False, preload_content=False, assert_same_host=False,
+                        timeout=urllib3.Timeout(total=remaining_s))
+
+
+def _read_answer(response) -> bytes:
+    """The first KiB of the answer's body. A short answer read to its end leaves the
+    connection reusable (kept alive for the next delivery to this destination); anything
+    longer closes it."""
     reusable = False
     try:
         chunk = response.read(RESPONSE_BODY_LIMIT, decode_content=False)
-        # A short answer read to its end leaves the connection reusable (kept alive for
-        # the next delivery to this destination); anything longer closes it.
         if len(chunk) < RESPONSE_BODY_LIMIT or not response.read(
                 RESPONSE_DRAIN_LIMIT, decode_content=False):
             reusable = True
@@ -182,7 +183,7 @@ def _exchange(pool, target, body: bytes, headers: dict, timeout) -> tuple:
             response.release_conn()
         else:
             response.close()
-    return response, chunk
+    return chunk
 
 
 def _closed_unanswered(exc: urllib3.exceptions.ProtocolError) -> bool:

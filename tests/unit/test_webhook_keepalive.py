@@ -69,10 +69,12 @@ def test_a_long_answer_closes_its_connection(server):
 class _ResettingServer:
     """A raw HTTP/1.1 server that keeps connections alive and resets (SO_LINGER 0) the
     connection of the requests whose number (from 1, across connections) is in ``resets``
-    instead of answering them; the others get 200. With ``hang`` it never answers."""
+    instead of answering them (with ``partial``, after part of an answer); the others get
+    200. With ``hang`` it never answers."""
 
-    def __init__(self, resets: set[int], hang: bool = False) -> None:
+    def __init__(self, resets: set[int], hang: bool = False, partial: bool = False) -> None:
         self.resets, self.hang, self.requests, self.connections = resets, hang, 0, 0
+        self.partial = partial   # reset after the answer's headers and part of its body
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -101,6 +103,9 @@ class _ResettingServer:
             self.requests += 1
             if self.hang:
                 time.sleep(3)
+            if self.partial and self.requests in self.resets:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok")
+                time.sleep(0.1)
             if self.hang or self.requests in self.resets:
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
@@ -132,6 +137,14 @@ def test_the_resend_is_sent_once():
     result = srv.post()
     assert result.status is None and "ConnectionResetError" in result.error
     assert (srv.requests, srv.connections) == (3, 2)
+
+
+def test_a_reset_after_the_answer_began_is_a_failed_attempt_not_sent_again():
+    srv = _ResettingServer(resets={2}, partial=True)
+    assert srv.post().status == 200
+    result = srv.post()
+    assert result.status is None and result.error.startswith("connection error: ")
+    assert (srv.requests, srv.connections) == (2, 1)
 
 
 def test_a_timeout_is_not_sent_again():
