@@ -349,7 +349,8 @@ def main(argv=None) -> int:
                                               * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
               "runs": args.runs, "phases": {}, "notes": []}
     report["notes"].append(
-        f"Phase 1 is the median of {args.runs} runs; phases 2, 3 and 4 are one run each and "
+        f"Phase 1 is the median of {args.runs} runs; phases 2 and 3 are one run each, phase 4 "
+        "the medians of three runs with and three without the dead endpoint, alternating, and "
         f"phase 5 is the median of {args.runs} short (3 s) wrk runs per request, to fit "
         "10 minutes. Workers and beat are not running during phase 1 (API alone).")
     print(f"bench: {report['date']}, {report['machine']['cores']} cores", file=sys.stderr)

@@ -216,21 +216,32 @@ def _fan_out_run(stack: Stack, web, endpoints: int, events_per_endpoint: int,
             "per_s": round(len(seen) / span, 1) if span else None}
 
 
-def phase_fan_out(stack: Stack, endpoints: int = 20, events_per_endpoint: int = 250) -> dict:
+def phase_fan_out(stack: Stack, endpoints: int = 20, events_per_endpoint: int = 250,
+                  pairs: int = 3) -> dict:
+    """Deliveries per second with and without an endpoint that never answers. The two kinds of
+    run alternate (A B A B ...) so that drift on a shared machine hits both, and the figures
+    are their medians: one run of each, ~10 s, moved the drop between -21 % and +25 % from
+    one ``make bench`` to the next on the same code (2026-12-07)."""
     web = stack.gunicorn("api.wsgi:app", "web-fanout")
+    runs: dict[str, list[dict]] = {"plain": [], "with_dead": []}
     try:
-        plain = _fan_out_run(stack, web, endpoints, events_per_endpoint, with_dead=False)
-        dead = _fan_out_run(stack, web, endpoints, events_per_endpoint, with_dead=True)
+        for _ in range(pairs):
+            for kind in runs:
+                runs[kind].append(_fan_out_run(stack, web, endpoints, events_per_endpoint,
+                                               with_dead=kind == "with_dead"))
     finally:
         web.kill()
         _disable_endpoints(stack)
-    drop = (1 - dead["per_s"] / plain["per_s"]) if plain["per_s"] and dead["per_s"] else None
+    plain, dead = (round(statistics.median([r["per_s"] or 0.0 for r in runs[kind]]), 1)
+                   for kind in ("plain", "with_dead"))
+    drop = (1 - dead / plain) if plain and dead else None
     return {"title": "Webhook fan-out to receivers answering in 100 ms",
             "setup": f"{endpoints} endpoints x {events_per_endpoint} events; "
-                     f"{WEBHOOK_WORKERS} webhooks workers -P threads -c {WEBHOOK_THREADS}",
-            "deliveries_per_s": plain["per_s"], "with_dead_endpoint_per_s": dead["per_s"],
+                     f"{WEBHOOK_WORKERS} webhooks workers -P threads -c {WEBHOOK_THREADS}; "
+                     f"{pairs} runs of each kind, alternating; medians",
+            "deliveries_per_s": plain, "with_dead_endpoint_per_s": dead,
             "drop_pct": round(drop * 100, 1) if drop is not None else None,
-            "runs": {"plain": plain, "with_dead": dead}}
+            "runs": runs}
 
 
 # -- phase 4i: one merchant's hanging endpoints vs another merchant --------------------------
