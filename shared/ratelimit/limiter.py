@@ -11,7 +11,8 @@ A busy credential does not cost one Redis round trip per request: each API proce
 spends it locally. A lease is at most 1/50 of the limit and 16 requests (so the default 200 per
 2 s leases 4, and a limit under 100 leases 1: exact, one call per request), it lapses after
 1/20 of the window, and near the limit (a lease refused) the process asks for single requests
-again. The window in Redis never counts fewer requests than were let through; at worst a
+again. One thread at a time takes a process's lease; the others count their requests singly
+meanwhile. The window in Redis never counts fewer requests than were let through; at worst a
 process holds a few counted requests unspent when its lease lapses, so a client sending at
 its limit through several processes may be refused a few requests early.
 
@@ -85,6 +86,8 @@ class RateLimiter:
         self._lock = threading.Lock()
         # (scope, identity) -> [requests left, lapses at (monotonic), single requests only]
         self._leases: dict[tuple[str, str], list] = {}
+        # Identities whose lease a thread of this process is taking from Redis right now.
+        self._leasing: set[tuple[str, str]] = set()
         self._leases_pid = os.getpid()
         self.lease_size = 1 if item is None else max(1, min(LEASE_MAX,
                                                              item.amount // LEASE_SHARE))
@@ -137,7 +140,7 @@ class RateLimiter:
         key, now = (scope, identity), time.monotonic()
         with self._lock:
             if self._leases_pid != os.getpid():   # a forked child: the parent's are not ours
-                self._leases, self._leases_pid = {}, os.getpid()
+                self._leases, self._leasing, self._leases_pid = {}, set(), os.getpid()
             lease = self._leases.get(key)
             single = False
             if lease is not None and lease[1] > now:
@@ -145,13 +148,23 @@ class RateLimiter:
                     lease[0] -= 1
                     return True
                 single = lease[2]
+            # One thread at a time takes the process's lease; the others count their request
+            # alone meanwhile. Each taking a lease of its own, a burst of 50 concurrent first
+            # requests counted 200 and the next request was refused at a quarter of the limit.
+            if not single:
+                single = key in self._leasing
+                self._leasing.add(key)
         if single:
             return strategy.hit(item, scope, identity)
-        if strategy.hit(item, scope, identity, cost=self.lease_size):
-            self._keep(key, self.lease_size - 1, now, single=False)
-            return True
-        # Near the limit: single requests until this lapses, as exact as without leases.
-        self._keep(key, 0, now, single=True)
+        try:
+            if strategy.hit(item, scope, identity, cost=self.lease_size):
+                self._keep(key, self.lease_size - 1, now, single=False)
+                return True
+            # Near the limit: single requests until this lapses, as exact as without leases.
+            self._keep(key, 0, now, single=True)
+        finally:
+            with self._lock:
+                self._leasing.discard(key)
         return strategy.hit(item, scope, identity)
 
     def _keep(self, key: tuple[str, str], left: int, now: float, *, single: bool) -> None:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
 from prometheus_client import REGISTRY
 
 from shared.ratelimit.limiter import RateLimiter, limit_item
@@ -27,6 +30,9 @@ def test_leases_save_round_trips_and_never_let_more_through_than_the_limit(redis
     item = limit_item("1/second", 6000)
     one, two = RateLimiter(item, redis_server.url), RateLimiter(item, redis_server.url)
     assert one.lease_size == 16
+    # Load the limiter's Lua scripts first (a first EVALSHA answered NOSCRIPT counts as a
+    # call too), so that only the leases below are counted.
+    one.hit("credential", "key_warm")
     flush_redis.config_resetstat()
     first = [limiter.hit("credential", "key_busy") for _ in range(2500) for limiter in (one, two)]
     assert all(d.allowed for d in first)
@@ -38,6 +44,30 @@ def test_leases_save_round_trips_and_never_let_more_through_than_the_limit(redis
     assert len(first) + sum(d.allowed for d in rest) == 6000
     assert not any(d.allowed for d in rest[-100:])
     assert rest[-1].remaining == 0
+
+
+def test_a_burst_of_concurrent_first_requests_takes_one_lease(redis_server, flush_redis):
+    # The default 200 per 2 s leases 4. Fifty threads of one process arriving together count
+    # about fifty requests in the window, not fifty leases of 4 (the whole window).
+    item = limit_item("100/second", 200)
+    limiter = RateLimiter(item, redis_server.url)
+    start = threading.Barrier(50)
+    decisions = []
+
+    def hit():
+        start.wait()
+        decisions.append(limiter.hit("credential", "key_burst"))
+
+    threads = [threading.Thread(target=hit) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(decisions) == 50 and all(d.allowed for d in decisions)
+    window = SlidingWindowCounterRateLimiter(storage_from_string(redis_server.url))
+    counted = 200 - window.get_window_stats(item, "credential", "key_burst").remaining
+    assert 50 <= counted <= 50 + limiter.lease_size - 1
+    assert limiter.hit("credential", "key_burst").allowed
 
 
 def test_over_the_limit_is_429_in_the_error_shape_with_headers(make_app, merchant,
