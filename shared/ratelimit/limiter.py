@@ -86,8 +86,6 @@ class RateLimiter:
         self._lock = threading.Lock()
         # (scope, identity) -> [requests left, lapses at (monotonic), single requests only]
         self._leases: dict[tuple[str, str], list] = {}
-        # Identities whose lease a thread of this process is taking from Redis right now.
-        self._leasing: set[tuple[str, str]] = set()
         self._leases_pid = os.getpid()
         self.lease_size = 1 if item is None else max(1, min(LEASE_MAX,
                                                              item.amount // LEASE_SHARE))
@@ -140,7 +138,7 @@ class RateLimiter:
         key, now = (scope, identity), time.monotonic()
         with self._lock:
             if self._leases_pid != os.getpid():   # a forked child: the parent's are not ours
-                self._leases, self._leasing, self._leases_pid = {}, set(), os.getpid()
+                self._leases, self._leases_pid = {}, os.getpid()
             lease = self._leases.get(key)
             single = False
             if lease is not None and lease[1] > now:
@@ -148,30 +146,30 @@ class RateLimiter:
                     lease[0] -= 1
                     return True
                 single = lease[2]
-            # One thread at a time takes the process's lease; the others count their request
-            # alone meanwhile. Each taking a lease of its own, a burst of 50 concurrent first
-            # requests counted 200 and the next request was refused at a quarter of the limit.
             if not single:
-                single = key in self._leasing
-                self._leasing.add(key)
+                # This thread takes the process's lease. Until it is back, the others find an
+                # empty one for single requests in its place: each taking a lease of its own,
+                # a burst of 50 concurrent first requests counted 200 and the next request
+                # was refused at a quarter of the limit.
+                self._store(key, 0, now, single=True)
         if single:
             return strategy.hit(item, scope, identity)
-        try:
-            if strategy.hit(item, scope, identity, cost=self.lease_size):
-                self._keep(key, self.lease_size - 1, now, single=False)
-                return True
-            # Near the limit: single requests until this lapses, as exact as without leases.
-            self._keep(key, 0, now, single=True)
-        finally:
-            with self._lock:
-                self._leasing.discard(key)
+        if strategy.hit(item, scope, identity, cost=self.lease_size):
+            self._keep(key, self.lease_size - 1, now)
+            return True
+        # Near the limit: single requests until this lapses, as exact as without leases (the
+        # placeholder above already says so).
         return strategy.hit(item, scope, identity)
 
-    def _keep(self, key: tuple[str, str], left: int, now: float, *, single: bool) -> None:
+    def _keep(self, key: tuple[str, str], left: int, now: float) -> None:
         with self._lock:
-            if len(self._leases) >= _MAX_LEASES:
-                self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
-            self._leases[key] = [left, now + self._lease_life_s, single]
+            self._store(key, left, now, single=False)
+
+    def _store(self, key: tuple[str, str], left: int, now: float, *, single: bool) -> None:
+        """Record a lease (``self._lock`` held)."""
+        if len(self._leases) >= _MAX_LEASES:
+            self._leases = {k: v for k, v in self._leases.items() if v[1] > now}
+        self._leases[key] = [left, now + self._lease_life_s, single]
 
     def _fail_open(self, exc: Exception) -> None:
         RATE_LIMIT_FAIL_OPEN.inc()
