@@ -54,7 +54,7 @@ _GROUPS = (("loadgen", "bench.loadgen"), ("receiver", "bench.receiver"),
            ("redis", "redis-server"))
 
 
-def _processes() -> list[tuple[str, int, float]]:
+def _processes(groups: tuple[tuple[str, str], ...] = _GROUPS) -> list[tuple[str, int, float]]:
     """(group, pid, CPU seconds used so far) of every process of a group."""
     found = []
     for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
@@ -63,7 +63,7 @@ def _processes() -> list[tuple[str, int, float]]:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        name = next((n for n, marker in _GROUPS if marker in cmd), None)
+        name = next((n for n, marker in groups if marker in cmd), None)
         if name is not None:
             found.append((name, pid, cpu_seconds([pid])))
     return found
@@ -128,6 +128,10 @@ FROM payments p JOIN events e ON e.object_id = p.id AND e.type = 'payment.comple
 GROUP BY 1 ORDER BY 1"""
 
 
+# The timeline counts PostgreSQL's autovacuum workers apart from its other processes.
+_TIMELINE_GROUPS = (("autovacuum", "postgres: autovacuum"), *_GROUPS)
+
+
 @contextlib.contextmanager
 def _timeline(stack: Stack):
     """Samples each group's CPU once a second while the load runs; prints it beside the
@@ -138,13 +142,7 @@ def _timeline(stack: Stack):
     def sample():
         while not stop.is_set():
             totals: dict[str, float] = {}
-            for name, pid, cpu in _processes():
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if b"autovacuum" in f.read():
-                            name = "autovacuum"
-                except OSError:
-                    pass
+            for name, _pid, cpu in _processes(_TIMELINE_GROUPS):
                 totals[name] = totals.get(name, 0.0) + cpu
             totals["sessions"] = float(stack.scalar(
                 "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
